@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the builds and tests need: Debian packages, then the npm
+# packages of web/ (npm ci). Idempotent, and quick when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake make g++ clang libclang-rt-14-dev   # native build, libFuzzer
+  libgtest-dev libbenchmark-dev             # tests, benchmarks
+  emscripten                                # WebAssembly build
+  nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
+  nodejs npm                                # wasm tests, web package
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=web/node_modules/.iciia-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
+  echo "setup: npm ci in web/"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  cp web/package-lock.json "$stamp"
+fi

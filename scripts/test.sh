@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: native GoogleTest suites (ctest), Node tests of the wasm
+# build (node --test), and a bounded libFuzzer run of each parser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+source scripts/env.sh
+
+echo "== native tests (ctest)"
+ctest --test-dir build/native --output-on-failure -j"$JOBS"
+
+echo "== wasm tests (node --test)"
+node --test tests/node/
+
+echo "== fuzzing (${FUZZ_SECONDS:=30} s per harness)"
+FUZZ_SECONDS="$FUZZ_SECONDS" tests/fuzz/run_fuzz.sh

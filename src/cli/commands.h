@@ -1,0 +1,14 @@
+// Subcommands of the `iciia` tool. Each registers its options on the app and
+// returns the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace iciia::cli {
+
+using Run = std::function<int()>;
+
+Run add_forward(CLI::App& app);
+
+}  // namespace iciia::cli

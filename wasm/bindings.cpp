@@ -1,0 +1,177 @@
+// Embind bindings: the only file that knows both C++ and JavaScript.
+//
+// Every call into the core goes through guard(), which turns iciia::Error
+// into a JavaScript Error whose `code` is the ErrorCode name, so the web
+// package can rethrow it as a typed error. Objects handed to JavaScript are
+// small wrappers that own their C++ state; JavaScript frees them with
+// .delete() (the web package's dispose()).
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iciia/model.h"
+#include "iciia/session.h"
+#include "kernels/vec.h"
+#include "safetensors/safetensors.h"
+#include "util/error.h"
+
+using emscripten::val;
+
+namespace {
+
+[[noreturn]] void throw_js(const char* code, const std::string& message) {
+  val error = val::global("Error").new_(val(message));
+  error.set("code", val(code));
+  error.throw_();
+}
+
+template <typename F>
+auto guard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const iciia::Error& e) {
+    throw_js(iciia::error_code_name(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    throw_js("OutOfMemory", "iciia: out of WebAssembly memory");
+  } catch (const std::exception& e) {
+    throw_js("Internal", std::string("iciia: internal error: ") + e.what());
+  }
+}
+
+// Copies a JS Uint8Array / Float32Array (or any array-like of numbers) into wasm memory.
+template <typename T>
+std::vector<T> copy_in(const val& array, const char* what) {
+  if (array.isUndefined() || array.isNull() || !array["length"].isNumber())
+    throw iciia::Error(iciia::ErrorCode::kInvalidArgument, std::string(what) + ": expected a typed array");
+  const size_t n = array["length"].as<size_t>();
+  std::vector<T> out(n);
+  val(emscripten::typed_memory_view(n, out.data())).call<void>("set", array);
+  return out;
+}
+
+val copy_out(const std::vector<float>& v) {
+  return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
+class Model {
+ public:
+  explicit Model(std::shared_ptr<const iciia::IciiaModel> m) : model(std::move(m)) {}
+
+  static Model* from_bytes(const val& bytes) {
+    return guard([&] {
+      const auto data = copy_in<uint8_t>(bytes, "Model.fromBytes");
+      return new Model(iciia::IciiaModel::load(data));
+    });
+  }
+
+  val config() const {
+    const auto& c = model->config();
+    val o = val::object();
+    o.set("dim", c.dim);
+    o.set("numClasses", c.num_classes);
+    o.set("numHeads", c.num_heads);
+    o.set("numLayers", c.num_layers);
+    o.set("numPartitions", c.num_partitions);
+    o.set("shuffle", c.shuffle);
+    o.set("attention", std::string(iciia::attention_mode_name(c.attention)));
+    o.set("workDim", c.work_dim());
+    return o;
+  }
+
+  // x: S * dim values; returns S * numClasses logits.
+  val forward(const val& x, int seq_len) const {
+    return guard([&] {
+      const auto in = copy_in<float>(x, "Model.forward");
+      std::vector<float> out(static_cast<size_t>(std::max(seq_len, 0)) * model->config().num_classes);
+      model->forward(in, seq_len, out);
+      return copy_out(out);
+    });
+  }
+
+  std::shared_ptr<const iciia::IciiaModel> model;
+};
+
+class Session {
+ public:
+  Session(const Model& model, int capacity)
+      : session(guard([&] { return iciia::IciiaSession(model.model, {capacity}); })) {}
+
+  void append(const val& feature) {
+    guard([&] { session.append(copy_in<float>(feature, "Session.append")); });
+  }
+
+  val query(const val& feature, bool attention, bool append) {
+    return guard([&] { return result(session.query(copy_in<float>(feature, "Session.query"), {attention, append})); });
+  }
+
+  val query_recompute(const val& feature, bool attention) {
+    return guard([&] {
+      return result(session.query_recompute(copy_in<float>(feature, "Session.queryRecompute"), {attention, false}));
+    });
+  }
+
+  void clear() { session.clear(); }
+  int size() const { return session.size(); }
+  int capacity() const { return session.capacity(); }
+  bool cached() const { return session.cached(); }
+
+ private:
+  static val result(const iciia::QueryResult& r) {
+    val o = val::object();
+    o.set("logits", copy_out(r.logits));
+    o.set("attention", copy_out(r.attention));
+    return o;
+  }
+  iciia::IciiaSession session;
+};
+
+// { metadata: {k: v}, tensors: {name: {dtype, shape, data: Float32Array}} };
+// float tensors only (others are listed without data).
+val read_safetensors(const val& bytes) {
+  return guard([&] {
+    const auto file = iciia::Safetensors::parse(copy_in<uint8_t>(bytes, "readSafetensors"));
+    val meta = val::object();
+    for (const auto& [k, v] : file.metadata()) meta.set(k, v);
+    val tensors = val::object();
+    for (const auto& t : file.tensors()) {
+      val o = val::object();
+      o.set("dtype", std::string(iciia::dtype_name(t.dtype)));
+      val shape = val::array();
+      for (auto d : t.shape) shape.call<void>("push", static_cast<double>(d));
+      o.set("shape", shape);
+      if (t.dtype == iciia::DType::kF32 || t.dtype == iciia::DType::kF16 || t.dtype == iciia::DType::kBF16 ||
+          t.dtype == iciia::DType::kF64)
+        o.set("data", copy_out(file.to_f32(t)));
+      tensors.set(t.name, o);
+    }
+    val out = val::object();
+    out.set("metadata", meta);
+    out.set("tensors", tensors);
+    return out;
+  });
+}
+
+std::string simd_isa() { return ICIIA_VEC_ISA; }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(iciia_core) {
+  emscripten::class_<Model>("Model")
+      .class_function("fromBytes", &Model::from_bytes, emscripten::allow_raw_pointers())
+      .function("config", &Model::config)
+      .function("forward", &Model::forward);
+  emscripten::class_<Session>("Session")
+      .constructor<const Model&, int>()
+      .function("append", &Session::append)
+      .function("query", &Session::query)
+      .function("queryRecompute", &Session::query_recompute)
+      .function("clear", &Session::clear)
+      .function("size", &Session::size)
+      .function("capacity", &Session::capacity)
+      .function("cached", &Session::cached);
+  emscripten::function("readSafetensors", &read_safetensors);
+  emscripten::function("simdIsa", &simd_isa);
+}
