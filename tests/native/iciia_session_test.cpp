@@ -62,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         SessionCase{"full_g1", make_config(24, 7, 4, 1, 1, true, AttentionMode::kFull), 5, 12},
         SessionCase{"full_g8_shuffle", make_config(32, 7, 4, 1, 8, true, AttentionMode::kFull), 6, 14},
-        SessionCase{"full_padded_noshuffle", make_config(22, 5, 2, 1, 5, false, AttentionMode::kFull), 4, 9},
+        SessionCase{"full_padded_noshuffle", make_config(22, 5, 5, 1, 5, false, AttentionMode::kFull), 4, 9},
         SessionCase{"causal_L3_g1", make_config(16, 5, 2, 3, 1, true, AttentionMode::kCausal), 9, 9},
         SessionCase{"causal_L2_g16", make_config(32, 5, 4, 2, 16, true, AttentionMode::kCausal), 7, 7},
         SessionCase{"causal_L1_evicts", make_config(16, 5, 2, 1, 4, true, AttentionMode::kCausal), 3, 8},

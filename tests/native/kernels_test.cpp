@@ -7,6 +7,7 @@
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "test_support.h"
+#include "util/error.h"
 
 namespace iciia::kernels {
 namespace {
@@ -39,8 +40,9 @@ TEST_P(LinearKernel, MatchesReference) {
     packed.run(x.data(), rows, got.data(), act, scratch.data());
     // Sums of mi products in a different order: relative error ~ mi * eps.
     EXPECT_LE(max_abs_diff(want, got), 1e-5f * std::max(1, mi)) << "layout " << static_cast<int>(packed.layout());
-    if (act == Activation::kRelu)
+    if (act == Activation::kRelu) {
       for (float v : got) ASSERT_GE(v, 0.f);
+    }
   }
 }
 
@@ -60,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(LinearKernel, PicksLayoutByShape) {
   const auto w = random_floats(8 * 3 * 3, 1), b = random_floats(8 * 3, 2);
-  EXPECT_EQ(PackedLinear({1, 24, 3}, w, b).layout(), PackedLinear::Layout::kPanels);
+  EXPECT_EQ(PackedLinear({1, 3, 24}, w, b).layout(), PackedLinear::Layout::kPanels);
   EXPECT_EQ(PackedLinear({8, 3, 3, true}, w, b).layout(), PackedLinear::Layout::kInterleave);
 }
 

@@ -39,6 +39,7 @@ export class InvalidArgumentError extends TypeError {
 /** Turns an error thrown by the wasm core (an Error with a `code`) into a typed one. */
 export function fromCoreError(e: unknown): Error {
   if (!(e instanceof Error)) return new IciiaError(String(e), 'Internal');
+  if (e instanceof IciiaError || e instanceof TypeError) return e;  // already typed (ours)
   const code = (e as { code?: unknown }).code;
   switch (code) {
     case 'FormatError':

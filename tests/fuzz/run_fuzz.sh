@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the safetensors libFuzzer harness (clang, ASan+UBSan) and runs it.
+#   tests/fuzz/run_fuzz.sh              # 60 s
+#   FUZZ_SECONDS=600 tests/fuzz/run_fuzz.sh
+# Exits non-zero if the fuzzer finds a crash; the reproducer is left in
+# build/fuzz/artifacts/ (re-run it with: build/fuzz/tests/fuzz/fuzz_safetensors FILE).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build="$root/build/fuzz"
+seconds="${FUZZ_SECONDS:-60}"
+
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DICIIA_FUZZ=ON -DICIIA_FUZZ_ONLY=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target fuzz_safetensors
+
+fuzzer="$build/tests/fuzz/fuzz_safetensors"
+corpus="$build/corpus_safetensors"
+artifacts="$build/artifacts"
+mkdir -p "$corpus" "$artifacts"
+
+# Seeds: the project's small safetensors fixtures ...
+if [ -d "$root/tests/fixtures" ]; then
+  find "$root/tests/fixtures" -name '*.safetensors' -size -64k -print0 |
+    while IFS= read -r -d '' f; do cp "$f" "$corpus/fixture_$(basename "$f")"; done
+fi
+
+# ... plus a few hand-written files. seed NAME HEADER DATA: DATA is a printf
+# format (\xNN escapes); the 8-byte little-endian length is computed here.
+seed() {
+  local len=${#2}
+  printf "$(printf '\\x%02x\\x%02x\\x00\\x00\\x00\\x00\\x00\\x00' $((len & 255)) $((len >> 8)))" >"$corpus/$1"
+  printf '%s' "$2" >>"$corpus/$1"
+  printf "$3" >>"$corpus/$1"
+}
+seed empty '{}      ' ''
+seed f32 '{"__metadata__":{"format":"iciia/1","dim":"2"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' \
+  '\x00\x00\x80\x3f\x00\x00\x00\xc0'
+seed halves '{"h":{"dtype":"F16","shape":[1,2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}   ' \
+  '\x00\x3c\x01\x00\x80\x3f\xc0\x7f'
+seed mixed '{"d":{"dtype":"F64","shape":[],"data_offsets":[0,8]},"i":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},"z":{"dtype":"U8","shape":[0,3],"data_offsets":[12,12]},"q":{"dtype":"BOOL","shape":[2],"data_offsets":[12,14]}}' \
+  '\x00\x00\x00\x00\x00\x00\xf8\x3f\xd6\xff\xff\xff\x01\x00'
+
+# Dictionary of the header's vocabulary.
+dict="$build/safetensors.dict"
+cat >"$dict" <<'DICT'
+"__metadata__"
+"dtype"
+"shape"
+"data_offsets"
+"\"F64\""
+"\"F32\""
+"\"F16\""
+"\"BF16\""
+"\"I64\""
+"\"I32\""
+"\"I16\""
+"\"I8\""
+"\"U8\""
+"\"BOOL\""
+"\"U16\""
+"{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}"
+"[0,0]"
+"18446744073709551615"
+"9223372036854775807"
+"4294967296"
+"\\u0000"
+"\\ud800"
+DICT
+
+echo "fuzzing for ${seconds}s; corpus: $corpus ($(ls "$corpus" | wc -l) files)"
+status=0
+"$fuzzer" "$corpus" -dict="$dict" -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
+  -print_final_stats=1 -rss_limit_mb=2048 || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "fuzz_safetensors FAILED (exit $status); reproducers in $artifacts:" >&2
+  ls -l "$artifacts" >&2 || true
+  exit "$status"
+fi
+echo "fuzz_safetensors: no findings in ${seconds}s"

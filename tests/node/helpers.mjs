@@ -1,0 +1,45 @@
+// Shared by the Node tests of the wasm build.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const fixturesDir = join(repoRoot, 'tests', 'fixtures', 'iciia');
+
+/** ../shared beside the repository (or ICIIA_SHARED_DIR), or null. */
+export function sharedDir() {
+  const candidates = [process.env.ICIIA_SHARED_DIR, join(repoRoot, '..', 'shared')].filter(Boolean);
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/** Weight files (NAME.safetensors with a NAME.io.safetensors beside) in a folder. */
+export function weightPairs(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors') && !f.endsWith('.io.safetensors'))
+    .sort()
+    .map((f) => ({ name: f, weights: join(dir, f), io: join(dir, f.replace(/\.safetensors$/, '.io.safetensors')) }))
+    .filter((p) => existsSync(p.io));
+}
+
+export const read = (path) => new Uint8Array(readFileSync(path));
+
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1). */
+export function randomVector(n, seed) {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
