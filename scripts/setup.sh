@@ -9,13 +9,16 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev             # tests, benchmarks
   emscripten                                # WebAssembly build
   nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
-  nodejs npm                                # wasm tests, web package
 )
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node 20 and npm may come from Debian or elsewhere (the machine image has
+# them): only install Debian's when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
