@@ -27,10 +27,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lock file changed since the last install.
-stamp=web/node_modules/.iciia-lock-stamp
-if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
-  echo "setup: npm ci in web/"
-  (cd web && npm ci --no-audit --no-fund --loglevel=error)
-  cp web/package-lock.json "$stamp"
-fi
+# npm ci only when a lock file changed since the last install: web/ (the
+# package) and tests/ort/ (onnxruntime-web, the reference the engine is
+# checked and benchmarked against).
+for dir in web tests/ort; do
+  stamp=$dir/node_modules/.iciia-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "setup: npm ci in $dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+done

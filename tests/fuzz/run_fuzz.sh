@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the safetensors libFuzzer harness (clang, ASan+UBSan) and runs it.
-#   tests/fuzz/run_fuzz.sh              # 60 s
+# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each of them:
+# fuzz_safetensors, then fuzz_onnx.
+#   tests/fuzz/run_fuzz.sh              # 60 s per harness
 #   FUZZ_SECONDS=600 tests/fuzz/run_fuzz.sh
-# Exits non-zero if the fuzzer finds a crash; the reproducer is left in
-# build/fuzz/artifacts/ (re-run it with: build/fuzz/tests/fuzz/fuzz_safetensors FILE).
+# Exits non-zero if a fuzzer finds a crash; the reproducer is left in
+# build/fuzz/artifacts/ (re-run it with: build/fuzz/tests/fuzz/fuzz_<name> FILE).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -12,7 +13,7 @@ seconds="${FUZZ_SECONDS:-60}"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DICIIA_FUZZ=ON -DICIIA_FUZZ_ONLY=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target fuzz_safetensors
+cmake --build "$build" -j2 --target fuzz_safetensors fuzz_onnx
 
 fuzzer="$build/tests/fuzz/fuzz_safetensors"
 corpus="$build/corpus_safetensors"
@@ -68,13 +69,26 @@ cat >"$dict" <<'DICT'
 "\\ud800"
 DICT
 
-echo "fuzzing for ${seconds}s; corpus: $corpus ($(ls "$corpus" | wc -l) files)"
-status=0
-"$fuzzer" "$corpus" -dict="$dict" -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
-  -print_final_stats=1 -rss_limit_mb=2048 || status=$?
-if [ "$status" -ne 0 ]; then
-  echo "fuzz_safetensors FAILED (exit $status); reproducers in $artifacts:" >&2
-  ls -l "$artifacts" >&2 || true
-  exit "$status"
-fi
-echo "fuzz_safetensors: no findings in ${seconds}s"
+# run_harness NAME CORPUS [extra libFuzzer flags...]
+run_harness() {
+  local name=$1 dir=$2
+  shift 2
+  echo "fuzzing $name for ${seconds}s; corpus: $dir ($(ls "$dir" | wc -l) files)"
+  local status=0
+  "$build/tests/fuzz/$name" "$dir" -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
+    -print_final_stats=1 -rss_limit_mb=2048 "$@" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "$name FAILED (exit $status); reproducers in $artifacts:" >&2
+    ls -l "$artifacts" >&2 || true
+    exit "$status"
+  fi
+  echo "$name: no findings in ${seconds}s"
+}
+
+run_harness fuzz_safetensors "$corpus" -dict="$dict"
+
+# ONNX: seeds are small models the project's writer made (tests/fuzz/seeds_onnx).
+onnx_corpus="$build/corpus_onnx"
+mkdir -p "$onnx_corpus"
+cp "$root"/tests/fuzz/seeds_onnx/*.onnx "$onnx_corpus/"
+run_harness fuzz_onnx "$onnx_corpus" -max_len=65536
