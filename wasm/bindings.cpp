@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "iciia/model.h"
 #include "iciia/session.h"
 #include "kernels/vec.h"
@@ -154,6 +155,72 @@ val read_safetensors(const val& bytes) {
   });
 }
 
+// The backbone engine. options: { inputDims?: number[], tensors?: string[] }.
+class Backbone {
+ public:
+  static Backbone* from_bytes(const val& bytes, const val& options) {
+    return guard([&] {
+      iciia::engine::EngineOptions o;
+      if (!options.isUndefined() && !options.isNull()) {
+        if (!options["inputDims"].isUndefined())
+          for (double d : emscripten::vecFromJSArray<double>(options["inputDims"]))
+            o.input_dims.push_back(static_cast<int64_t>(d));
+        if (!options["tensors"].isUndefined()) o.tensors = emscripten::vecFromJSArray<std::string>(options["tensors"]);
+      }
+      const auto data = copy_in<uint8_t>(bytes, "Backbone.fromBytes");
+      return new Backbone(iciia::engine::Engine::load(data, o));
+    });
+  }
+
+  // Runs on an NCHW Float32Array; values are then read with read(name).
+  void run(const val& input) {
+    guard([&] { engine.run(copy_in<float>(input, "Backbone.run")); });
+  }
+  val read(const std::string& name) const {
+    return guard([&] { return copy_out(engine.read(name)); });
+  }
+  val dims(const std::string& name) const {
+    return guard([&] {
+      val out = val::array();
+      for (auto d : engine.dims(name)) out.call<void>("push", static_cast<double>(d));
+      return out;
+    });
+  }
+  val info() const {
+    val o = val::object();
+    o.set("inputName", engine.input_name());
+    val in = val::array();
+    for (auto d : engine.input_dims()) in.call<void>("push", static_cast<double>(d));
+    o.set("inputDims", in);
+    val names = val::array();
+    for (const auto& n : engine.readable()) names.call<void>("push", n);
+    o.set("readable", names);
+    o.set("macs", static_cast<double>(engine.stats().macs));
+    o.set("steps", static_cast<double>(engine.plan().steps.size()));
+    o.set("arenaBytes", static_cast<double>(engine.arena_bytes()));
+    return o;
+  }
+  // [{label, kind, macs, ms}] of one run.
+  val run_profiled(const val& input) {
+    return guard([&] {
+      val out = val::array();
+      for (const auto& t : engine.run_profiled(copy_in<float>(input, "Backbone.runProfiled"))) {
+        val o = val::object();
+        o.set("label", t.label);
+        o.set("kind", t.kind);
+        o.set("macs", static_cast<double>(t.macs));
+        o.set("ms", t.ms);
+        out.call<void>("push", o);
+      }
+      return out;
+    });
+  }
+
+ private:
+  explicit Backbone(iciia::engine::Engine e) : engine(std::move(e)) {}
+  iciia::engine::Engine engine;
+};
+
 std::string simd_isa() { return ICIIA_VEC_ISA; }
 
 }  // namespace
@@ -172,6 +239,13 @@ EMSCRIPTEN_BINDINGS(iciia_core) {
       .function("size", &Session::size)
       .function("capacity", &Session::capacity)
       .function("cached", &Session::cached);
+  emscripten::class_<Backbone>("Backbone")
+      .class_function("fromBytes", &Backbone::from_bytes, emscripten::allow_raw_pointers())
+      .function("run", &Backbone::run)
+      .function("read", &Backbone::read)
+      .function("dims", &Backbone::dims)
+      .function("info", &Backbone::info)
+      .function("runProfiled", &Backbone::run_profiled);
   emscripten::function("readSafetensors", &read_safetensors);
   emscripten::function("simdIsa", &simd_isa);
 }

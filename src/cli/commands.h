@@ -10,5 +10,6 @@ namespace iciia::cli {
 using Run = std::function<int()>;
 
 Run add_forward(CLI::App& app);
+Run add_infer(CLI::App& app);
 
 }  // namespace iciia::cli

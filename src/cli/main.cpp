@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({})[before], std::move(run));
   };
   add(&iciia::cli::add_forward);
+  add(&iciia::cli::add_infer);
   CLI11_PARSE(app, argc, argv);
   try {
     for (auto& [sub, run] : commands)

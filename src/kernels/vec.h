@@ -3,7 +3,9 @@
 // scalar code elsewhere. Only the operations the kernels need are here.
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -73,5 +75,127 @@ inline float hsum(f32x4 a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
 // No fused multiply-add in baseline SIMD128: a separate mul and add keeps
 // native and wasm results identical.
 inline f32x4 madd(f32x4 acc, f32x4 a, f32x4 b) { return add(acc, mul(a, b)); }
+
+// ---- Additions for the CNN kernels (conv, depthwise, pooling, activations) ----
+//
+// min has WebAssembly's pmin semantics on every path: min(a, b) = b < a ? b : a
+// (one minps on x86; NaN in a passes through). Comparisons return lane masks
+// (all bits set or clear) meant for select / bit_and. broadcast_lane<L> repeats
+// one lane (a shuffle); load_splat(p) = splat(*p) as one instruction where the
+// ISA has it. shift_left_bits<N> shifts each lane's 32-bit pattern.
+#if defined(__wasm_simd128__)
+inline f32x4 min(f32x4 a, f32x4 b) { return wasm_f32x4_pmin(a, b); }
+inline f32x4 div(f32x4 a, f32x4 b) { return wasm_f32x4_div(a, b); }
+inline f32x4 load_splat(const float* p) { return wasm_v128_load32_splat(p); }
+template <int L>
+inline f32x4 broadcast_lane(f32x4 v) {
+  return wasm_i32x4_shuffle(v, v, L, L, L, L);
+}
+inline f32x4 lt(f32x4 a, f32x4 b) { return wasm_f32x4_lt(a, b); }
+inline f32x4 bit_and(f32x4 a, f32x4 b) { return wasm_v128_and(a, b); }
+inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) { return wasm_v128_bitselect(a, b, mask); }
+inline f32x4 abs(f32x4 a) { return wasm_f32x4_abs(a); }
+template <int N>
+inline f32x4 shift_left_bits(f32x4 v) {
+  return wasm_i32x4_shl(v, N);
+}
+#elif defined(__SSE2__)
+inline f32x4 min(f32x4 a, f32x4 b) { return _mm_min_ps(b, a); }
+inline f32x4 div(f32x4 a, f32x4 b) { return _mm_div_ps(a, b); }
+inline f32x4 load_splat(const float* p) { return _mm_load1_ps(p); }
+template <int L>
+inline f32x4 broadcast_lane(f32x4 v) {
+  return _mm_shuffle_ps(v, v, _MM_SHUFFLE(L, L, L, L));
+}
+inline f32x4 lt(f32x4 a, f32x4 b) { return _mm_cmplt_ps(a, b); }
+inline f32x4 bit_and(f32x4 a, f32x4 b) { return _mm_and_ps(a, b); }
+inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) {
+  return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b));
+}
+inline f32x4 abs(f32x4 a) { return _mm_andnot_ps(_mm_set1_ps(-0.f), a); }
+template <int N>
+inline f32x4 shift_left_bits(f32x4 v) {
+  return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), N));
+}
+#else
+#define ICIIA_VEC_LANEWISE(name, expr)               \
+  inline f32x4 name(f32x4 a, f32x4 b) {              \
+    f32x4 r;                                         \
+    for (int i = 0; i < 4; ++i) r.v[i] = (expr);     \
+    return r;                                        \
+  }
+ICIIA_VEC_LANEWISE(min, b.v[i] < a.v[i] ? b.v[i] : a.v[i])
+ICIIA_VEC_LANEWISE(div, a.v[i] / b.v[i])
+ICIIA_VEC_LANEWISE(lt, std::bit_cast<float>(a.v[i] < b.v[i] ? 0xFFFFFFFFu : 0u))
+ICIIA_VEC_LANEWISE(bit_and, std::bit_cast<float>(std::bit_cast<uint32_t>(a.v[i]) & std::bit_cast<uint32_t>(b.v[i])))
+#undef ICIIA_VEC_LANEWISE
+inline f32x4 load_splat(const float* p) { return splat(*p); }
+template <int L>
+inline f32x4 broadcast_lane(f32x4 v) {
+  return splat(v.v[L]);
+}
+inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) {
+  f32x4 r;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t m = std::bit_cast<uint32_t>(mask.v[i]);
+    r.v[i] = std::bit_cast<float>((std::bit_cast<uint32_t>(a.v[i]) & m) | (std::bit_cast<uint32_t>(b.v[i]) & ~m));
+  }
+  return r;
+}
+inline f32x4 abs(f32x4 a) {
+  for (int i = 0; i < 4; ++i) a.v[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(a.v[i]) & 0x7FFFFFFFu);
+  return a;
+}
+template <int N>
+inline f32x4 shift_left_bits(f32x4 a) {
+  for (int i = 0; i < 4; ++i) a.v[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(a.v[i]) << N);
+  return a;
+}
+#endif
+
+// First n (0..4) lanes from / to memory; the other lanes load as zero.
+// Never touches memory past p + n: for channel tails at the end of a tensor.
+inline f32x4 load_partial(const float* p, int n) {
+  alignas(16) float t[4] = {0.f, 0.f, 0.f, 0.f};
+  for (int i = 0; i < n; ++i) t[i] = p[i];
+  return load(t);
+}
+inline void store_partial(float* p, f32x4 v, int n) {
+  alignas(16) float t[4];
+  store(t, v);
+  for (int i = 0; i < n; ++i) p[i] = t[i];
+}
+
+// e^x, lanewise, within ~3e-7 relative of std::exp for x in [-87.3, 88.7]
+// (normal float results). Larger x gives +inf, smaller x gives 0 (std::exp
+// would return a subnormal there); NaN input gives an unspecified value.
+// Range reduction x = n ln2 + r, |r| <= ln2/2, with ln2 split in two
+// (Cody-Waite), e^r by its degree-6 Taylor polynomial, 2^n built in the
+// exponent bits by the round-to-nearest "magic number" trick. Above x = 88,
+// n reaches 128, past the largest normal exponent: there the result is built
+// as p * 2^(n-1) * 2.
+inline f32x4 exp(f32x4 x) {
+  const f32x4 lo = splat(-87.33654f), hi = splat(89.f);
+  const f32x4 xc = max(min(x, hi), lo);
+  // 1.5 * 2^23 + 127: adding it rounds x*log2(e) to an integer n and leaves
+  // n + 127 in the low mantissa bits.
+  const f32x4 magic = splat(12583039.f);
+  const f32x4 t = madd(magic, xc, splat(1.44269504f));
+  const f32x4 n = sub(t, magic);
+  f32x4 r = sub(xc, mul(n, splat(0.693145751953125f)));
+  r = sub(r, mul(n, splat(1.428606765330187e-06f)));
+  f32x4 p = splat(1.f / 720.f);
+  p = madd(splat(1.f / 120.f), p, r);
+  p = madd(splat(1.f / 24.f), p, r);
+  p = madd(splat(1.f / 6.f), p, r);
+  p = madd(splat(0.5f), p, r);
+  p = madd(splat(1.f), p, r);
+  p = madd(splat(1.f), p, r);
+  const f32x4 big = bit_and(lt(splat(88.f), xc), splat(1.f));  // 1 where n may be 128, else 0
+  const f32x4 scale = shift_left_bits<23>(sub(t, big));         // 2^(n - big)
+  const f32x4 y = mul(mul(p, scale), add(splat(1.f), big));
+  // Below the normal range: flush to zero instead of returning 2^-126 * p.
+  return select(lt(x, lo), zero(), y);
+}
 
 }  // namespace iciia::vec

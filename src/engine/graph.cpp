@@ -1,0 +1,197 @@
+#include "engine/graph.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/op_registry.h"
+#include "util/error.h"
+
+namespace iciia::engine {
+
+namespace {
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+
+std::string dims_str(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+}  // namespace
+
+const char* dtype_name(DType dtype) { return dtype == DType::kInt64 ? "i64" : "f32"; }
+
+int64_t Value::numel() const {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0) throw Error(ErrorCode::kFormat, "value '" + name + "' has a negative dimension");
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throw Error(ErrorCode::kLimit, "value '" + name + "' has more elements than fit in 64 bits");
+    n *= d;
+  }
+  return n;
+}
+
+std::string Value::describe() const {
+  return "'" + name + "' " + dtype_name(dtype) + (shape_known ? dims_str(dims) : "[?]");
+}
+
+int Graph::find(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? -1 : it->second;
+}
+
+int Graph::add_value(Value v) {
+  const int id = static_cast<int>(values.size());
+  if (!v.name.empty()) {
+    if (by_name_.count(v.name)) throw Error(ErrorCode::kFormat, "value '" + v.name + "' is defined twice");
+    by_name_[v.name] = id;
+  }
+  values.push_back(std::move(v));
+  return id;
+}
+
+namespace {
+
+Value constant_from(const OnnxTensor& t, const std::string& context) {
+  Value v;
+  v.name = t.name;
+  v.dims = t.dims;
+  v.shape_known = true;
+  v.constant = true;
+  switch (t.dtype) {
+    case OnnxDataType::kFloat:
+    case OnnxDataType::kFloat16:
+    case OnnxDataType::kBfloat16:
+    case OnnxDataType::kDouble:
+      v.dtype = DType::kFloat32;
+      v.f32 = t.to_floats();
+      break;
+    case OnnxDataType::kInt64:
+    case OnnxDataType::kInt32:
+    case OnnxDataType::kInt16:
+    case OnnxDataType::kInt8:
+    case OnnxDataType::kUint8:
+    case OnnxDataType::kUint16:
+    case OnnxDataType::kUint32:
+    case OnnxDataType::kBool:
+      v.dtype = DType::kInt64;
+      v.i64 = t.to_int64s();
+      break;
+    default:
+      throw Error(ErrorCode::kUnsupported,
+                  context + " '" + t.name + "' has dtype " + onnx_dtype_name(t.dtype) + ", which the engine cannot run");
+  }
+  return v;
+}
+
+DType value_dtype(const OnnxValueInfo& info) {
+  switch (info.elem_type) {
+    case OnnxDataType::kFloat:
+      return DType::kFloat32;
+    case OnnxDataType::kInt64:
+    case OnnxDataType::kInt32:
+      return DType::kInt64;
+    default:
+      throw Error(ErrorCode::kUnsupported, "graph input '" + info.name + "' has dtype " +
+                                               onnx_dtype_name(info.elem_type) + " (expected FLOAT or INT64)");
+  }
+}
+
+}  // namespace
+
+Graph build_graph(const OnnxModel& model) {
+  Graph g;
+  g.opset = model.opset_version("");
+  if (g.opset < kMinOpset || g.opset > kMaxOpset)
+    throw Error(ErrorCode::kUnsupported, "model imports ai.onnx opset " + std::to_string(g.opset) +
+                                             "; this engine runs opsets " + std::to_string(kMinOpset) + " to " +
+                                             std::to_string(kMaxOpset));
+  validate_graph(model.graph);
+  for (const auto& t : model.graph.initializers) g.add_value(constant_from(t, "initializer"));
+  for (const auto& info : model.graph.inputs) {
+    if (g.find(info.name) >= 0) continue;  // an initializer listed as input (old IR)
+    Value v;
+    v.name = info.name;
+    if (!info.is_tensor) throw Error(ErrorCode::kUnsupported, "graph input '" + info.name + "' is not a tensor");
+    v.dtype = value_dtype(info);
+    if (info.has_shape)
+      for (const auto& d : info.shape) v.declared.push_back(d.is_fixed() ? d.value : -1);
+    g.inputs.push_back(g.add_value(std::move(v)));
+  }
+  for (size_t idx : topological_order(model.graph)) {
+    const OnnxNode& on = model.graph.nodes[idx];
+    Node n;
+    n.onnx = on;
+    if (!on.domain.empty() && on.domain != "ai.onnx")
+      throw Error(ErrorCode::kUnsupported, n.label() + ": op domain '" + on.domain + "' is not supported (opset " +
+                                               std::to_string(model.opset_version(on.domain)) + ")");
+    n.def = find_op(on.op_type);
+    if (!n.def)
+      throw Error(ErrorCode::kUnsupported, "unsupported op " + on.op_type + " at node " + n.label() + " (opset " +
+                                               std::to_string(g.opset) + ")");
+    for (const auto& name : on.inputs) n.inputs.push_back(name.empty() ? -1 : g.find(name));
+    for (size_t i = 0; i < n.inputs.size(); ++i)
+      if (n.inputs[i] < 0 && !on.inputs[i].empty())
+        throw Error(ErrorCode::kFormat, n.label() + ": input '" + on.inputs[i] + "' is not defined");
+    const int node_id = static_cast<int>(g.nodes.size());
+    for (const auto& name : on.outputs) {
+      Value v;
+      v.name = name;
+      v.producer = node_id;
+      n.outputs.push_back(name.empty() ? -1 : g.add_value(std::move(v)));
+    }
+    g.nodes.push_back(std::move(n));
+  }
+  for (const auto& info : model.graph.outputs) g.outputs.push_back(g.find(info.name));
+  return g;
+}
+
+void infer(Graph& g, const BuildOptions& options) {
+  // Forget what a previous infer() derived, so a graph can be re-shaped.
+  for (Value& v : g.values)
+    if (v.producer >= 0) {
+      v.shape_known = v.constant = false;
+      v.dims.clear();
+      v.f32.clear();
+      v.i64.clear();
+    }
+  for (int id : g.inputs) {
+    Value& v = g.values[id];
+    v.dims = v.declared;
+    v.shape_known = std::none_of(v.declared.begin(), v.declared.end(), [](int64_t d) { return d < 0; });
+    auto it = options.input_dims.find(v.name);
+    if (it != options.input_dims.end()) {
+      const auto& given = it->second;
+      if (!v.declared.empty() && v.declared.size() != given.size())
+        throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has rank " +
+                                                     std::to_string(v.declared.size()) + ", given dims " +
+                                                     dims_str(given));
+      for (size_t i = 0; i < v.declared.size(); ++i)
+        if (v.declared[i] >= 0 && v.declared[i] != given[i])
+          throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' is " + dims_str(v.declared) +
+                                                       " in the model (-1: open), given " + dims_str(given));
+      for (int64_t d : given)
+        if (d < 0) throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' given negative dims " + dims_str(given));
+      v.dims = given;
+      v.shape_known = true;
+    }
+    if (!v.shape_known)
+      throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has open dimensions " + dims_str(v.dims) +
+                                                   ": give its shape");
+    (void)v.numel();
+  }
+  for (Node& n : g.nodes) {
+    InferContext ctx(g, n);
+    n.def->infer(ctx);
+    bool all_constant = true;
+    for (int id : n.outputs) {
+      if (id < 0) continue;
+      if (!g.values[id].shape_known) ctx.fail("internal: output '" + g.values[id].name + "' has no inferred shape");
+      all_constant = all_constant && g.values[id].constant;
+    }
+    n.folded = all_constant;
+  }
+}
+
+}  // namespace iciia::engine

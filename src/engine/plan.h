@@ -1,0 +1,49 @@
+// From an inferred graph to something that runs: fused steps with packed
+// weights and one arena whose offsets come from value lifetimes.
+//
+// Storage: every runtime rank-4 float value is kept NHWC (what the kernels
+// want); everything else row-major in its logical order. A step reads and
+// writes arena offsets only, so a plan runs with no allocation.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+
+namespace iciia::engine {
+
+struct Slot {
+  int64_t offset = -1;  // floats into the arena; -1: not a runtime value
+  int64_t size = 0;     // floats
+  bool nhwc = false;    // rank-4 value stored [n][h][w][c]
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  // arena: the plan's values; scratch: Plan::scratch_floats floats shared by all steps.
+  virtual void run(float* arena, float* scratch) const = 0;
+  virtual int64_t scratch_floats() const { return 0; }
+  std::string label;  // the node(s) it runs, for errors and profiles
+  std::string kind;   // e.g. "conv 3x3 depthwise +hardswish", for profiles
+  int64_t macs = 0;
+};
+
+struct Plan {
+  std::vector<std::unique_ptr<Step>> steps;
+  std::vector<Slot> slots;  // per value id
+  int64_t arena_floats = 0;
+  int64_t scratch_floats = 0;  // shared by all steps, after the values
+};
+
+// `keep`: value ids whose contents must survive the run (graph outputs and
+// requested intermediates): never fused away, never overwritten.
+Plan build_plan(const Graph& graph, const std::vector<int>& keep);
+
+// NCHW <-> NHWC copies for the boundary of a plan.
+void nchw_to_nhwc(const float* in, int n, int c, int h, int w, float* out);
+void nhwc_to_nchw(const float* in, int n, int h, int w, int c, float* out);
+
+}  // namespace iciia::engine

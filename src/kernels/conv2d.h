@@ -1,0 +1,98 @@
+// 2-D convolution on NHWC float32 tensors (ONNX Conv semantics: groups,
+// strides, dilations, asymmetric pads), weights packed once at construction.
+//
+// The path is picked from the shape when the layer is built:
+//  - kGemm1x1:   1x1 kernel, stride 1, no padding, one group: the input is
+//                already the GEMM's A ([n*h*w][in_c]), run by the MRx8 GEMM;
+//  - kDepthwise: groups == in_c == out_c: a direct NHWC kernel vectorised over
+//                channels (depthwise.h), unrolled for 3x3 and 5x5;
+//  - kIndirect:  everything else (3x3 dense, strided 1x1, grouped): an
+//                XNNPACK-style indirect GEMM, where each output pixel's rows of
+//                A are pointers to its input pixels (one per kernel tap, padding
+//                taps point at a zero row) — no im2col copy;
+//  - kIm2col:    like kIndirect, but when a group has fewer than 8 input channels
+//                (the RGB stem, narrow groups) the taps of each block of output
+//                pixels are first gathered into one contiguous row of
+//                kh*kw*in_c floats, so the GEMM's K loop runs long and vectorised.
+// Every path adds the bias, optionally a residual tensor of the output's shape,
+// then the activation, in its store (activation.h).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "kernels/activation.h"
+#include "kernels/gemm.h"
+
+namespace iciia::kernels {
+
+struct Conv2dParams {
+  int in_channels = 0;
+  int out_channels = 0;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int groups = 1;
+
+  int out_h(int in_h) const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int out_w(int in_w) const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  bool is_depthwise() const { return groups > 1 && groups == in_channels && groups == out_channels; }
+};
+
+class PackedConv2d {
+ public:
+  enum class Path { kGemm1x1, kDepthwise, kIndirect, kIm2col };
+
+  PackedConv2d() = default;
+  // weight: ONNX layout [out_c][in_c / groups][kh][kw]; bias: [out_c] or empty
+  // for zeros. Throws Error(kInvalidArgument) naming the bad value.
+  PackedConv2d(const Conv2dParams& params, std::span<const float> weight, std::span<const float> bias,
+               const Epilogue& ep);
+
+  const Conv2dParams& params() const { return p_; }
+  const Epilogue& epilogue() const { return ep_; }
+  Path path() const { return path_; }
+  static const char* path_name(Path path);
+
+  int out_h(int in_h) const { return p_.out_h(in_h); }
+  int out_w(int in_w) const { return p_.out_w(in_w); }
+  // Floats of scratch run() needs for this input size (0 for some paths).
+  size_t scratch_floats(int in_h, int in_w) const;
+
+  // out [n][out_h][out_w][out_c] = act(conv(in [n][h][w][in_c]) + bias + residual).
+  // residual: null, or NHWC of the output's shape (it may alias out).
+  // scratch: scratch_floats(h, w) floats (may be null when that is 0).
+  // in and out must not overlap. Throws when the output would be empty.
+  void run(const float* in, int n, int h, int w, float* out, float* scratch,
+           const float* residual = nullptr) const;
+
+  // GEMM tile height for the GEMM paths: 0 = gemm_default_tile_rows(),
+  // otherwise 1..kGemmMaxRows (for benchmarks comparing 4x8 and 6x8).
+  void set_tile_rows(int rows) { tile_rows_ = rows; }
+
+ private:
+  void run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
+                      const float* residual) const;
+  void run_depthwise(const float* in, int n, int h, int w, float* out, float* scratch,
+                     const float* residual) const;
+
+  Conv2dParams p_;
+  Epilogue ep_;
+  Path path_ = Path::kGemm1x1;
+  int tile_rows_ = 0;
+  int kc_ = 0;       // input channels per group
+  int oc_pg_ = 0;    // output channels per group
+  std::vector<GemmPanels> group_w_;   // GEMM paths: one panel set per group
+  std::vector<float> dw_w_;           // depthwise: packed taps (depthwise.h)
+  std::vector<float> zeros_;          // a zero input pixel for padding taps
+};
+
+namespace ref {
+// Straight loops over the ONNX Conv definition on NHWC data.
+void conv2d(const Conv2dParams& p, const float* weight, const float* bias, const Epilogue& ep, const float* in, int n,
+            int h, int w, float* out, const float* residual = nullptr);
+}  // namespace ref
+
+}  // namespace iciia::kernels

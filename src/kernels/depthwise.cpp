@@ -1,0 +1,189 @@
+#include "kernels/depthwise.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/conv2d.h"
+#include "kernels/vec.h"
+
+namespace iciia::kernels::depthwise {
+
+using namespace vec;
+
+namespace {
+
+constexpr int CT = kChannelTile;
+
+// Pointer array carved out of float scratch (which has 4 floats of slack),
+// aligned for pointers.
+const float** pointer_scratch(float* scratch) {
+  const uintptr_t a = alignof(const float*);
+  return reinterpret_cast<const float**>((reinterpret_cast<uintptr_t>(scratch) + a - 1) & ~(a - 1));
+}
+
+// Where tap t of output pixel x starts (its channel 0): through the
+// indirection buffer (border pixels), or at a fixed offset from the pixel's
+// window origin (interior pixels, no buffer to fill).
+struct IndirectTaps {
+  const float* const* ptrs;
+  int taps;
+  const float* operator()(int x, int t) const { return ptrs[x * taps + t]; }
+};
+struct DirectTaps {
+  const float* origin;  // window origin of pixel x0
+  int x0;
+  size_t step;          // floats between the windows of neighbouring pixels
+  const size_t* off;    // per tap, floats from the window origin
+  const float* operator()(int x, int t) const { return origin + (x - x0) * step + off[t]; }
+};
+
+// f32_dwconv_TxPXx8: PX output pixels starting at x, all C channels, 8 at a
+// time (the PX pixels share each weight load). T = 0: taps at run time.
+template <int T, int PX, class Taps>
+ICIIA_ALWAYS_INLINE void f32_dwconv_pixels(int taps_rt, int C, int x, const Taps& src, const float* w, float* out,
+                                           const float* res, const Epilogue& ep) {
+  const int taps = T > 0 ? T : taps_rt;
+  const size_t wtile = static_cast<size_t>(CT) * (taps + 1);
+  out += static_cast<size_t>(x) * C;
+  if (res) res += static_cast<size_t>(x) * C;
+  const float* wp = w;
+  int c = 0;
+  for (; c + CT <= C; c += CT, wp += wtile) {
+    f32x4 acc[2 * PX];
+    for (int p = 0; p < PX; ++p) acc[2 * p] = load(wp), acc[2 * p + 1] = load(wp + 4);
+    const float* wt = wp + CT;
+    for (int t = 0; t < taps; ++t, wt += CT) {
+      const f32x4 w0 = load(wt), w1 = load(wt + 4);
+      for (int p = 0; p < PX; ++p) {
+        const float* i = src(x + p, t) + c;
+        acc[2 * p] = madd(acc[2 * p], load(i), w0);
+        acc[2 * p + 1] = madd(acc[2 * p + 1], load(i + 4), w1);
+      }
+    }
+    if (res)
+      for (int p = 0; p < PX; ++p) {
+        acc[2 * p] = add(acc[2 * p], load(res + p * C + c));
+        acc[2 * p + 1] = add(acc[2 * p + 1], load(res + p * C + c + 4));
+      }
+    detail::activate_tile<2 * PX>(ep, acc);
+    for (int p = 0; p < PX; ++p) {
+      store(out + p * C + c, acc[2 * p]);
+      store(out + p * C + c + 4, acc[2 * p + 1]);
+    }
+  }
+  if (c < C) {
+    // 1..7 channels left: partial loads never read past the pixel.
+    const int n0 = std::min(C - c, 4), n1 = C - c - n0;
+    for (int p = 0; p < PX; ++p) {
+      f32x4 acc[2] = {load(wp), load(wp + 4)};
+      const float* wt = wp + CT;
+      for (int t = 0; t < taps; ++t, wt += CT) {
+        const float* i = src(x + p, t) + c;
+        acc[0] = madd(acc[0], load_partial(i, n0), load(wt));
+        acc[1] = madd(acc[1], load_partial(i + 4, n1), load(wt + 4));
+      }
+      if (res) {
+        acc[0] = add(acc[0], load_partial(res + p * C + c, n0));
+        acc[1] = add(acc[1], load_partial(res + p * C + c + 4, n1));
+      }
+      detail::activate_tile<2>(ep, acc);
+      store_partial(out + p * C + c, acc[0], n0);
+      store_partial(out + p * C + c + 4, acc[1], n1);
+    }
+  }
+}
+
+// Output pixels [x0, x1) of one row.
+template <int T, class Taps>
+void f32_dwconv_row(int taps, int C, int x0, int x1, const Taps& src, const float* w, float* out, const float* res,
+                    const Epilogue& ep) {
+  int x = x0;
+  for (; x + 2 <= x1; x += 2) f32_dwconv_pixels<T, 2>(taps, C, x, src, w, out, res, ep);
+  if (x < x1) f32_dwconv_pixels<T, 1>(taps, C, x, src, w, out, res, ep);
+}
+
+template <class Taps>
+void dwconv_row(int taps, int C, int x0, int x1, const Taps& src, const float* w, float* out, const float* res,
+                const Epilogue& ep) {
+  switch (taps) {
+    case 9: f32_dwconv_row<9>(taps, C, x0, x1, src, w, out, res, ep); break;
+    case 25: f32_dwconv_row<25>(taps, C, x0, x1, src, w, out, res, ep); break;
+    default: f32_dwconv_row<0>(taps, C, x0, x1, src, w, out, res, ep); break;
+  }
+}
+
+}  // namespace
+
+std::vector<float> pack(int channels, int taps, const float* weight, const float* bias) {
+  const int tiles = (channels + CT - 1) / CT;
+  std::vector<float> packed(static_cast<size_t>(tiles) * CT * (taps + 1), 0.f);
+  for (int c = 0; c < channels; ++c) {
+    float* tile = packed.data() + static_cast<size_t>(c / CT) * CT * (taps + 1);
+    tile[c % CT] = bias ? bias[c] : 0.f;
+    for (int t = 0; t < taps; ++t) tile[CT * (t + 1) + c % CT] = weight[static_cast<size_t>(c) * taps + t];
+  }
+  return packed;
+}
+
+size_t scratch_floats(const Conv2dParams& p, int in_w) {
+  // Pointers of one output row, then the per-tap offsets (size_t, no wider).
+  const size_t ptrs = static_cast<size_t>(p.out_w(in_w)) * p.kernel_h * p.kernel_w + p.kernel_h * p.kernel_w;
+  return (ptrs * sizeof(const float*) + sizeof(float) - 1) / sizeof(float) + 4;
+}
+
+void run(const Conv2dParams& p, const float* packed, const float* zeros, const Epilogue& ep, const float* in, int n,
+         int h, int w, float* out, float* scratch, const float* residual) {
+  const int C = p.in_channels, kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
+  const int oh = p.out_h(h), ow = p.out_w(w);
+  const size_t row_stride = static_cast<size_t>(w) * C;
+  const float** ptrs = pointer_scratch(scratch);  // [ow][taps]
+  size_t* off = reinterpret_cast<size_t*>(ptrs + static_cast<size_t>(ow) * taps);  // [taps]
+  for (int ky = 0; ky < kh; ++ky)
+    for (int kx = 0; kx < kw; ++kx)
+      off[ky * kw + kx] = static_cast<size_t>(ky) * p.dilation_h * row_stride + static_cast<size_t>(kx) * p.dilation_w * C;
+  // Output columns whose window lies inside the input horizontally: [ox_lo, ox_hi).
+  const int span_w = (kw - 1) * p.dilation_w, span_h = (kh - 1) * p.dilation_h;
+  const int ox_lo = std::min((p.pad_left + p.stride_w - 1) / p.stride_w, ow);
+  const int last = w - 1 - span_w + p.pad_left;  // largest ox * stride_w allowed
+  const int ox_hi = std::clamp(last >= 0 ? last / p.stride_w + 1 : 0, ox_lo, ow);
+  for (int b = 0; b < n; ++b) {
+    const float* img = in + static_cast<size_t>(b) * h * row_stride;
+    for (int oy = 0; oy < oh; ++oy) {
+      const int iy0 = oy * p.stride_h - p.pad_top;
+      const size_t o = (static_cast<size_t>(b) * oh + oy) * ow * C;
+      float* orow = out + o;
+      const float* rrow = residual ? residual + o : nullptr;
+      const bool inside_y = iy0 >= 0 && iy0 + span_h < h;
+      // Border pixels (all of them in a border row): fill their taps.
+      auto fill = [&](int x0, int x1) {
+        for (int ox = x0; ox < x1; ++ox) {
+          const float** px = ptrs + static_cast<size_t>(ox) * taps;
+          const int ix0 = ox * p.stride_w - p.pad_left;
+          for (int ky = 0; ky < kh; ++ky) {
+            const int iy = iy0 + ky * p.dilation_h;
+            for (int kx = 0; kx < kw; ++kx) {
+              const int ix = ix0 + kx * p.dilation_w;
+              px[ky * kw + kx] =
+                  iy >= 0 && iy < h && ix >= 0 && ix < w ? img + iy * row_stride + static_cast<size_t>(ix) * C : zeros;
+            }
+          }
+        }
+      };
+      const IndirectTaps indirect{ptrs, taps};
+      if (!inside_y || ox_lo >= ox_hi) {
+        fill(0, ow);
+        dwconv_row(taps, C, 0, ow, indirect, packed, orow, rrow, ep);
+        continue;
+      }
+      fill(0, ox_lo);
+      fill(ox_hi, ow);
+      dwconv_row(taps, C, 0, ox_lo, indirect, packed, orow, rrow, ep);
+      const float* origin = img + iy0 * row_stride + static_cast<size_t>(ox_lo * p.stride_w - p.pad_left) * C;
+      const DirectTaps direct{origin, ox_lo, static_cast<size_t>(p.stride_w) * C, off};
+      dwconv_row(taps, C, ox_lo, ox_hi, direct, packed, orow, rrow, ep);
+      dwconv_row(taps, C, ox_hi, ow, indirect, packed, orow, rrow, ep);
+    }
+  }
+}
+
+}  // namespace iciia::kernels::depthwise

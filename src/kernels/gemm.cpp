@@ -1,0 +1,128 @@
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "kernels/vec.h"
+#include "util/error.h"
+
+namespace iciia::kernels {
+
+using namespace vec;
+
+namespace {
+
+constexpr int NR = kGemmNR;
+
+// f32_igemm_MRx8: one MR x 8 output tile.
+//   nc: valid columns (1..8) of this panel; w: the panel ([bias 8][ks*kc][8]);
+//   a: ks * MR input pointers, tap-major.
+template <int MR>
+void f32_igemm_MRx8(int nc, int kc, int ks, const float* const* a, const float* w, float* c, size_t ldc,
+                    const float* res, size_t ldr, const Epilogue& ep) {
+  f32x4 acc[2 * MR];
+  {
+    const f32x4 b0 = load(w), b1 = load(w + 4);
+    for (int r = 0; r < MR; ++r) {
+      acc[2 * r] = b0;
+      acc[2 * r + 1] = b1;
+    }
+  }
+  w += NR;
+  for (int t = 0; t < ks; ++t, a += MR) {
+    const float* ar[MR];
+    for (int r = 0; r < MR; ++r) ar[r] = a[r];
+    for (int k = 0; k < kc; ++k, w += NR) {
+      const f32x4 w0 = load(w), w1 = load(w + 4);
+      for (int r = 0; r < MR; ++r) {
+        const f32x4 s = load_splat(ar[r] + k);
+        acc[2 * r] = madd(acc[2 * r], s, w0);
+        acc[2 * r + 1] = madd(acc[2 * r + 1], s, w1);
+      }
+    }
+  }
+  // Epilogue: residual (all loads before any store, so it may alias c),
+  // activation, store.
+  if (nc == NR) {
+    if (res)
+      for (int r = 0; r < MR; ++r) {
+        acc[2 * r] = add(acc[2 * r], load(res + r * ldr));
+        acc[2 * r + 1] = add(acc[2 * r + 1], load(res + r * ldr + 4));
+      }
+    detail::activate_tile<2 * MR>(ep, acc);
+    for (int r = 0; r < MR; ++r) {
+      store(c + r * ldc, acc[2 * r]);
+      store(c + r * ldc + 4, acc[2 * r + 1]);
+    }
+  } else {
+    const int n0 = std::min(nc, 4), n1 = nc - n0;
+    if (res)
+      for (int r = 0; r < MR; ++r) {
+        acc[2 * r] = add(acc[2 * r], load_partial(res + r * ldr, n0));
+        acc[2 * r + 1] = add(acc[2 * r + 1], load_partial(res + r * ldr + 4, n1));
+      }
+    detail::activate_tile<2 * MR>(ep, acc);
+    for (int r = 0; r < MR; ++r) {
+      store_partial(c + r * ldc, acc[2 * r], n0);
+      store_partial(c + r * ldc + 4, acc[2 * r + 1], n1);
+    }
+  }
+}
+
+template <int MR>
+void igemm_rows(int ks, int kc, const float* const* a, const GemmPanels& w, float* c, size_t ldc, const float* res,
+                size_t ldr, const Epilogue& ep) {
+  const int panels = w.panels();
+  for (int p = 0; p < panels; ++p) {
+    const int nc = std::min(NR, w.n - p * NR);
+    f32_igemm_MRx8<MR>(nc, kc, ks, a, w.panel(p), c + p * NR, ldc, res ? res + p * NR : nullptr, ldr, ep);
+  }
+}
+
+}  // namespace
+
+int gemm_default_tile_rows() {
+#if defined(ICIIA_GEMM_TILE_ROWS)
+  return ICIIA_GEMM_TILE_ROWS;
+#else
+  return 4;
+#endif
+}
+
+void igemm_block(int rows, int ks, int kc, const float* const* a, const GemmPanels& w, float* c, size_t ldc,
+                 const float* residual, size_t ldr, const Epilogue& ep) {
+  assert(w.k == ks * kc);
+  switch (rows) {
+    case 6: igemm_rows<6>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    case 5: igemm_rows<5>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    case 4: igemm_rows<4>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    case 3: igemm_rows<3>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    case 2: igemm_rows<2>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    case 1: igemm_rows<1>(ks, kc, a, w, c, ldc, residual, ldr, ep); break;
+    default: assert(false && "igemm_block: rows out of range");
+  }
+}
+
+PackedGemm::PackedGemm(int k, int n, std::span<const float> weight, std::span<const float> bias, const Epilogue& ep)
+    : ep_(ep) {
+  if (k <= 0 || n <= 0) throw Error(ErrorCode::kInvalidArgument, "PackedGemm: k and n must be positive");
+  if (weight.size() != static_cast<size_t>(k) * n || (!bias.empty() && bias.size() != static_cast<size_t>(n)))
+    throw Error(ErrorCode::kInvalidArgument, "PackedGemm: weight or bias size does not match k x n");
+  w_ = pack_gemm_panels(
+      n, k, [&](int j, int i) { return weight[static_cast<size_t>(j) * k + i]; },
+      bias.empty() ? nullptr : bias.data());
+}
+
+void PackedGemm::run(const float* a, int m, size_t lda, float* c, size_t ldc, const float* residual, size_t ldr,
+                     int tile_rows) const {
+  if (tile_rows <= 0) tile_rows = gemm_default_tile_rows();
+  tile_rows = std::min(tile_rows, kGemmMaxRows);
+  const float* ptrs[kGemmMaxRows];
+  for (int m0 = 0; m0 < m; m0 += tile_rows) {
+    const int rows = std::min(tile_rows, m - m0);
+    for (int r = 0; r < rows; ++r) ptrs[r] = a + (m0 + r) * lda;
+    igemm_block(rows, 1, w_.k, ptrs, w_, c + m0 * ldc, ldc, residual ? residual + m0 * ldr : nullptr, ldr, ep_);
+  }
+}
+
+}  // namespace iciia::kernels
