@@ -22,10 +22,9 @@ namespace detail {
 f32x4 activate_vector(const Epilogue& ep, f32x4 v) {
   switch (ep.kind) {
     case ActKind::kNone: return v;
-    case ActKind::kRelu: return max(v, zero());
-    case ActKind::kClip: return min(max(v, splat(ep.p0)), splat(ep.p1));
-    case ActKind::kHardSwish:
-      return mul(v, min(max(madd(splat(0.5f), v, splat(1.f / 6.f)), zero()), splat(1.f)));
+    case ActKind::kRelu: return ActRelu(ep)(v);
+    case ActKind::kClip: return ActClip(ep)(v);
+    case ActKind::kHardSwish: return ActHardSwish(ep)(v);
     case ActKind::kHardSigmoid: return min(max(madd(splat(ep.p1), v, splat(ep.p0)), zero()), splat(1.f));
     case ActKind::kSigmoid: return sigmoid(v);
     case ActKind::kSilu: return mul(v, sigmoid(v));
@@ -35,22 +34,50 @@ f32x4 activate_vector(const Epilogue& ep, f32x4 v) {
 
 }  // namespace detail
 
-void apply_activation(const Epilogue& ep, const float* x, const float* residual, float* y, size_t n) {
+namespace {
+
+template <class Op>
+void apply_op(const Op& op, const float* x, const float* residual, float* y, size_t n) {
   size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    f32x4 v[4];
-    for (int j = 0; j < 4; ++j) v[j] = load(x + i + 4 * j);
-    if (residual)
-      for (int j = 0; j < 4; ++j) v[j] = add(v[j], load(residual + i + 4 * j));
-    detail::activate_tile<4>(ep, v);
-    for (int j = 0; j < 4; ++j) store(y + i + 4 * j, v[j]);
+  for (; i + 8 <= n; i += 8) {
+    f32x4 v0 = load(x + i), v1 = load(x + i + 4);
+    if (residual) {
+      v0 = add(v0, load(residual + i));
+      v1 = add(v1, load(residual + i + 4));
+    }
+    store(y + i, op(v0));
+    store(y + i + 4, op(v1));
   }
   for (; i < n; i += 4) {
     const int m = n - i < 4 ? static_cast<int>(n - i) : 4;
-    f32x4 v[1] = {load_partial(x + i, m)};
-    if (residual) v[0] = add(v[0], load_partial(residual + i, m));
-    detail::activate_tile<1>(ep, v);
-    store_partial(y + i, v[0], m);
+    f32x4 v = load_partial(x + i, m);
+    if (residual) v = add(v, load_partial(residual + i, m));
+    store_partial(y + i, op(v), m);
+  }
+}
+
+struct ActHardSigmoid {
+  float alpha, beta;
+  f32x4 operator()(f32x4 v) const { return min(max(madd(splat(beta), v, splat(alpha)), zero()), splat(1.f)); }
+};
+struct ActSigmoid {
+  f32x4 operator()(f32x4 v) const { return detail::sigmoid(v); }
+};
+struct ActSilu {
+  f32x4 operator()(f32x4 v) const { return mul(v, detail::sigmoid(v)); }
+};
+
+}  // namespace
+
+void apply_activation(const Epilogue& ep, const float* x, const float* residual, float* y, size_t n) {
+  switch (ep.kind) {
+    case ActKind::kNone: apply_op(detail::ActIdentity(ep), x, residual, y, n); break;
+    case ActKind::kRelu: apply_op(detail::ActRelu(ep), x, residual, y, n); break;
+    case ActKind::kClip: apply_op(detail::ActClip(ep), x, residual, y, n); break;
+    case ActKind::kHardSwish: apply_op(detail::ActHardSwish(ep), x, residual, y, n); break;
+    case ActKind::kHardSigmoid: apply_op(ActHardSigmoid{ep.p0, ep.p1}, x, residual, y, n); break;
+    case ActKind::kSigmoid: apply_op(ActSigmoid{}, x, residual, y, n); break;
+    case ActKind::kSilu: apply_op(ActSilu{}, x, residual, y, n); break;
   }
 }
 

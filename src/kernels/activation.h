@@ -55,10 +55,16 @@ void apply_activation(const Epilogue& ep, float* x, size_t n);
 
 namespace detail {
 
+// Kernels are built from always-inlined pieces into one noinline function per
+// variant (tile, taps, activation): V8 compiles a wasm function whose code
+// needs more than 8192 virtual registers with a much weaker register
+// allocator, so a driver that inlined every variant would run them all slower.
 #if defined(__GNUC__)
 #define ICIIA_ALWAYS_INLINE inline __attribute__((always_inline))
+#define ICIIA_NOINLINE __attribute__((noinline))
 #else
 #define ICIIA_ALWAYS_INLINE inline
+#define ICIIA_NOINLINE
 #endif
 
 // sigmoid through e^-|x| (never overflows): 1/(1+e) for x >= 0, e/(1+e) below.
@@ -72,37 +78,48 @@ inline vec::f32x4 sigmoid(vec::f32x4 x) {
 // Any activation on one vector, out of line (the exp-based ones are long).
 vec::f32x4 activate_vector(const Epilogue& ep, vec::f32x4 v);
 
-// The activation over N vectors with one dispatch: what a microkernel's store
-// calls on its accumulator tile. Always inlined, and the tile only ever
-// passed on by value, so the accumulators stay in registers through the
-// microkernel's loop (an escaping array would be stored on every k step).
-template <int N>
-ICIIA_ALWAYS_INLINE void activate_tile(const Epilogue& ep, vec::f32x4 (&v)[N]) {
-  using namespace vec;
-  switch (ep.kind) {
-    case ActKind::kNone: break;
-    case ActKind::kRelu:
-      for (int i = 0; i < N; ++i) v[i] = max(v[i], zero());
-      break;
-    case ActKind::kClip: {
-      const f32x4 lo = splat(ep.p0), hi = splat(ep.p1);
-      for (int i = 0; i < N; ++i) v[i] = min(max(v[i], lo), hi);
-      break;
-    }
-    case ActKind::kHardSwish: {
-      const f32x4 a = splat(1.f / 6.f), b = splat(0.5f), one = splat(1.f);
-      for (int i = 0; i < N; ++i) v[i] = mul(v[i], min(max(madd(b, v[i], a), zero()), one));
-      break;
-    }
-    case ActKind::kHardSigmoid: {
-      const f32x4 a = splat(ep.p0), b = splat(ep.p1), one = splat(1.f);
-      for (int i = 0; i < N; ++i) v[i] = min(max(madd(b, v[i], a), zero()), one);
-      break;
-    }
-    default:
-      for (int i = 0; i < N; ++i) v[i] = activate_vector(ep, v[i]);
-      break;
+// The activations a kernel fuses into its store, as a template parameter so
+// that its loops hold no dispatch and no call (V8 treats every vector
+// register as caller-saved: a call anywhere in a loop, even on a path never
+// taken, makes it spill the loop's vectors). Each kernel variant is one
+// function, reached through a table indexed by fused_activation() (XNNPACK's
+// ukernel pointers): a direct call would let the linker inline them all back
+// into one huge function. The other activations (hardsigmoid, sigmoid, silu)
+// are applied by the caller as a pass over the stored rows while they are
+// still in cache: see needs_activation_pass.
+struct ActIdentity {
+  explicit ActIdentity(const Epilogue&) {}
+  vec::f32x4 operator()(vec::f32x4 v) const { return v; }
+};
+struct ActRelu {
+  explicit ActRelu(const Epilogue&) {}
+  vec::f32x4 operator()(vec::f32x4 v) const { return vec::max(v, vec::zero()); }
+};
+struct ActClip {
+  vec::f32x4 lo, hi;
+  explicit ActClip(const Epilogue& ep) : lo(vec::splat(ep.p0)), hi(vec::splat(ep.p1)) {}
+  vec::f32x4 operator()(vec::f32x4 v) const { return vec::min(vec::max(v, lo), hi); }
+};
+struct ActHardSwish {
+  explicit ActHardSwish(const Epilogue&) {}
+  vec::f32x4 operator()(vec::f32x4 v) const {
+    using namespace vec;
+    return mul(v, min(max(madd(splat(0.5f), v, splat(1.f / 6.f)), zero()), splat(1.f)));
   }
+};
+
+// Row of a kernel table: one entry per fusable activation, in this order.
+constexpr int kFusedActs = 4;
+inline int fused_activation(const Epilogue& ep) {
+  switch (ep.kind) {
+    case ActKind::kRelu: return 1;
+    case ActKind::kClip: return 2;
+    case ActKind::kHardSwish: return 3;
+    default: return 0;  // none, or a pass afterwards
+  }
+}
+inline bool needs_activation_pass(const Epilogue& ep) {
+  return ep.kind == ActKind::kHardSigmoid || ep.kind == ActKind::kSigmoid || ep.kind == ActKind::kSilu;
 }
 
 }  // namespace detail

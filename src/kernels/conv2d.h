@@ -10,10 +10,12 @@
 //                XNNPACK-style indirect GEMM, where each output pixel's rows of
 //                A are pointers to its input pixels (one per kernel tap, padding
 //                taps point at a zero row) — no im2col copy;
-//  - kIm2col:    like kIndirect, but when a group has fewer than 8 input channels
+//  - kIm2col:    like kIndirect, but when a group has fewer than 16 input channels
 //                (the RGB stem, narrow groups) the taps of each block of output
 //                pixels are first gathered into one contiguous row of
-//                kh*kw*in_c floats, so the GEMM's K loop runs long and vectorised.
+//                kh*kw*in_c floats (a few vector copies per kernel row for
+//                interior windows), so the GEMM's K loop runs unbroken instead
+//                of restarting every kc < 16 floats.
 // Every path adds the bias, optionally a residual tensor of the output's shape,
 // then the activation, in its store (activation.h).
 #pragma once

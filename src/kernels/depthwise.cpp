@@ -38,14 +38,28 @@ struct DirectTaps {
 };
 
 // f32_dwconv_TxPXx8: PX output pixels starting at x, all C channels, 8 at a
-// time (the PX pixels share each weight load). T = 0: taps at run time.
-template <int T, int PX, class Taps>
+// time (the PX pixels share each weight load; 2 * PX independent sums in
+// flight). T = 0: taps at run time. Op: the fused activation.
+template <int T, int PX, class Taps, class Op>
 ICIIA_ALWAYS_INLINE void f32_dwconv_pixels(int taps_rt, int C, int x, const Taps& src, const float* w, float* out,
-                                           const float* res, const Epilogue& ep) {
+                                           const float* res, const Op& op) {
   const int taps = T > 0 ? T : taps_rt;
   const size_t wtile = static_cast<size_t>(CT) * (taps + 1);
   out += static_cast<size_t>(x) * C;
   if (res) res += static_cast<size_t>(x) * C;
+  // The taps' pointers, hoisted out of the channel loop when T is known.
+  constexpr int TH = T > 0 ? T : 1;
+  const float* ip[PX][TH];
+  if constexpr (T > 0) {
+    for (int p = 0; p < PX; ++p)
+      for (int t = 0; t < T; ++t) ip[p][t] = src(x + p, t);
+  }
+  auto tap = [&](int p, int t) {
+    if constexpr (T > 0)
+      return ip[p][t];
+    else
+      return src(x + p, t);
+  };
   const float* wp = w;
   int c = 0;
   for (; c + CT <= C; c += CT, wp += wtile) {
@@ -55,7 +69,7 @@ ICIIA_ALWAYS_INLINE void f32_dwconv_pixels(int taps_rt, int C, int x, const Taps
     for (int t = 0; t < taps; ++t, wt += CT) {
       const f32x4 w0 = load(wt), w1 = load(wt + 4);
       for (int p = 0; p < PX; ++p) {
-        const float* i = src(x + p, t) + c;
+        const float* i = tap(p, t) + c;
         acc[2 * p] = madd(acc[2 * p], load(i), w0);
         acc[2 * p + 1] = madd(acc[2 * p + 1], load(i + 4), w1);
       }
@@ -65,51 +79,65 @@ ICIIA_ALWAYS_INLINE void f32_dwconv_pixels(int taps_rt, int C, int x, const Taps
         acc[2 * p] = add(acc[2 * p], load(res + p * C + c));
         acc[2 * p + 1] = add(acc[2 * p + 1], load(res + p * C + c + 4));
       }
-    detail::activate_tile<2 * PX>(ep, acc);
     for (int p = 0; p < PX; ++p) {
-      store(out + p * C + c, acc[2 * p]);
-      store(out + p * C + c + 4, acc[2 * p + 1]);
+      store(out + p * C + c, op(acc[2 * p]));
+      store(out + p * C + c + 4, op(acc[2 * p + 1]));
     }
   }
   if (c < C) {
     // 1..7 channels left: partial loads never read past the pixel.
     const int n0 = std::min(C - c, 4), n1 = C - c - n0;
     for (int p = 0; p < PX; ++p) {
-      f32x4 acc[2] = {load(wp), load(wp + 4)};
+      f32x4 acc0 = load(wp), acc1 = load(wp + 4);
       const float* wt = wp + CT;
       for (int t = 0; t < taps; ++t, wt += CT) {
-        const float* i = src(x + p, t) + c;
-        acc[0] = madd(acc[0], load_partial(i, n0), load(wt));
-        acc[1] = madd(acc[1], load_partial(i + 4, n1), load(wt + 4));
+        const float* i = tap(p, t) + c;
+        acc0 = madd(acc0, load_partial(i, n0), load(wt));
+        acc1 = madd(acc1, load_partial(i + 4, n1), load(wt + 4));
       }
       if (res) {
-        acc[0] = add(acc[0], load_partial(res + p * C + c, n0));
-        acc[1] = add(acc[1], load_partial(res + p * C + c + 4, n1));
+        acc0 = add(acc0, load_partial(res + p * C + c, n0));
+        acc1 = add(acc1, load_partial(res + p * C + c + 4, n1));
       }
-      detail::activate_tile<2>(ep, acc);
-      store_partial(out + p * C + c, acc[0], n0);
-      store_partial(out + p * C + c + 4, acc[1], n1);
+      store_partial(out + p * C + c, op(acc0), n0);
+      store_partial(out + p * C + c + 4, op(acc1), n1);
     }
   }
 }
 
+
 // Output pixels [x0, x1) of one row.
-template <int T, class Taps>
+template <int T, class Taps, class Op>
 void f32_dwconv_row(int taps, int C, int x0, int x1, const Taps& src, const float* w, float* out, const float* res,
                     const Epilogue& ep) {
+  const Op op(ep);
+  constexpr int PX = 4;
   int x = x0;
-  for (; x + 2 <= x1; x += 2) f32_dwconv_pixels<T, 2>(taps, C, x, src, w, out, res, ep);
-  if (x < x1) f32_dwconv_pixels<T, 1>(taps, C, x, src, w, out, res, ep);
+  for (; x + PX <= x1; x += PX) f32_dwconv_pixels<T, PX>(taps, C, x, src, w, out, res, op);
+  if constexpr (PX > 2) {
+    if (x + 2 <= x1) {
+      f32_dwconv_pixels<T, 2>(taps, C, x, src, w, out, res, op);
+      x += 2;
+    }
+  }
+  if (x < x1) f32_dwconv_pixels<T, 1>(taps, C, x, src, w, out, res, op);
 }
 
 template <class Taps>
-void dwconv_row(int taps, int C, int x0, int x1, const Taps& src, const float* w, float* out, const float* res,
-                const Epilogue& ep) {
-  switch (taps) {
-    case 9: f32_dwconv_row<9>(taps, C, x0, x1, src, w, out, res, ep); break;
-    case 25: f32_dwconv_row<25>(taps, C, x0, x1, src, w, out, res, ep); break;
-    default: f32_dwconv_row<0>(taps, C, x0, x1, src, w, out, res, ep); break;
-  }
+using DwRowFn = void (*)(int, int, int, int, const Taps&, const float*, float*, const float*, const Epilogue&);
+
+// [fused activation][3x3, 5x5, other]
+template <class Taps, class Op>
+constexpr DwRowFn<Taps> kByTaps[3] = {f32_dwconv_row<9, Taps, Op>, f32_dwconv_row<25, Taps, Op>,
+                                      f32_dwconv_row<0, Taps, Op>};
+template <class Taps>
+constexpr const DwRowFn<Taps>* kDwTable[detail::kFusedActs] = {
+    kByTaps<Taps, detail::ActIdentity>, kByTaps<Taps, detail::ActRelu>, kByTaps<Taps, detail::ActClip>,
+    kByTaps<Taps, detail::ActHardSwish>};
+
+template <class Taps>
+DwRowFn<Taps> select_row_kernel(int taps, const Epilogue& ep) {
+  return kDwTable<Taps>[detail::fused_activation(ep)][taps == 9 ? 0 : taps == 25 ? 1 : 2];
 }
 
 }  // namespace
@@ -146,6 +174,8 @@ void run(const Conv2dParams& p, const float* packed, const float* zeros, const E
   const int ox_lo = std::min((p.pad_left + p.stride_w - 1) / p.stride_w, ow);
   const int last = w - 1 - span_w + p.pad_left;  // largest ox * stride_w allowed
   const int ox_hi = std::clamp(last >= 0 ? last / p.stride_w + 1 : 0, ox_lo, ow);
+  const auto row_indirect = select_row_kernel<IndirectTaps>(taps, ep);
+  const auto row_direct = select_row_kernel<DirectTaps>(taps, ep);
   for (int b = 0; b < n; ++b) {
     const float* img = in + static_cast<size_t>(b) * h * row_stride;
     for (int oy = 0; oy < oh; ++oy) {
@@ -170,18 +200,24 @@ void run(const Conv2dParams& p, const float* packed, const float* zeros, const E
         }
       };
       const IndirectTaps indirect{ptrs, taps};
-      if (!inside_y || ox_lo >= ox_hi) {
+      const bool interior = inside_y && ox_lo < ox_hi;
+      if (!interior)
         fill(0, ow);
-        dwconv_row(taps, C, 0, ow, indirect, packed, orow, rrow, ep);
-        continue;
+      else {
+        fill(0, ox_lo);
+        fill(ox_hi, ow);
       }
-      fill(0, ox_lo);
-      fill(ox_hi, ow);
-      dwconv_row(taps, C, 0, ox_lo, indirect, packed, orow, rrow, ep);
-      const float* origin = img + iy0 * row_stride + static_cast<size_t>(ox_lo * p.stride_w - p.pad_left) * C;
+      const float* origin =
+          interior ? img + iy0 * row_stride + static_cast<size_t>(ox_lo * p.stride_w - p.pad_left) * C : nullptr;
       const DirectTaps direct{origin, ox_lo, static_cast<size_t>(p.stride_w) * C, off};
-      dwconv_row(taps, C, ox_lo, ox_hi, direct, packed, orow, rrow, ep);
-      dwconv_row(taps, C, ox_hi, ow, indirect, packed, orow, rrow, ep);
+      if (!interior) {
+        row_indirect(taps, C, 0, ow, indirect, packed, orow, rrow, ep);
+      } else {
+        if (ox_lo > 0) row_indirect(taps, C, 0, ox_lo, indirect, packed, orow, rrow, ep);
+        row_direct(taps, C, ox_lo, ox_hi, direct, packed, orow, rrow, ep);
+        if (ox_hi < ow) row_indirect(taps, C, ox_hi, ow, indirect, packed, orow, rrow, ep);
+      }
+      if (detail::needs_activation_pass(ep)) apply_activation(ep, orow, static_cast<size_t>(ow) * C);
     }
   }
 }

@@ -4,11 +4,15 @@
 // Weights are packed once into panels of kGemmNR = 8 output columns, each
 // [bias 8][k][8] (K-major, the bias folded in front, columns past n zero). The
 // microkernel f32_igemm_MRx8 keeps an MR x 8 tile of sums in registers
-// (2*MR vectors), reads its MR rows of `a` through pointers (XNNPACK's
-// "indirect GEMM": for a convolution each pointer is one input pixel of one
-// kernel tap, padding taps point at a zero row), and fuses bias, residual and
-// activation into its store. MR is 1..6; callers block rows by the tile height
-// (kGemmTileRows by default: 4 or 6 per ISA, see gemm.cpp for the measurements).
+// (2*MR vectors); per k it loads the panel's 8 weights (2 vectors) and
+// broadcasts one value of each of its MR rows of `a` (XNNPACK's "loadsplat"
+// scheme; the variant that loads 4 k values of a row and splats them by
+// shuffles measured 10-25% slower, under V8 and natively). It reads its rows
+// through pointers (XNNPACK's "indirect GEMM": for a convolution each pointer
+// is one input pixel of one kernel tap, padding taps point at a zero row), and
+// fuses bias, residual and activation into its store. MR is 1..6; callers
+// block rows by the tile height (gemm_default_tile_rows(): 4 in WebAssembly,
+// 6 natively, see gemm.cpp).
 #pragma once
 
 #include <cstddef>

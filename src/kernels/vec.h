@@ -80,17 +80,13 @@ inline f32x4 madd(f32x4 acc, f32x4 a, f32x4 b) { return add(acc, mul(a, b)); }
 //
 // min has WebAssembly's pmin semantics on every path: min(a, b) = b < a ? b : a
 // (one minps on x86; NaN in a passes through). Comparisons return lane masks
-// (all bits set or clear) meant for select / bit_and. broadcast_lane<L> repeats
-// one lane (a shuffle); load_splat(p) = splat(*p) as one instruction where the
-// ISA has it. shift_left_bits<N> shifts each lane's 32-bit pattern.
+// (all bits set or clear) meant for select / bit_and. load_splat(p) = splat(*p)
+// as one instruction where the ISA has it (v128.load32_splat, which V8 emits as
+// vbroadcastss). shift_left_bits<N> shifts each lane's 32-bit pattern.
 #if defined(__wasm_simd128__)
 inline f32x4 min(f32x4 a, f32x4 b) { return wasm_f32x4_pmin(a, b); }
 inline f32x4 div(f32x4 a, f32x4 b) { return wasm_f32x4_div(a, b); }
 inline f32x4 load_splat(const float* p) { return wasm_v128_load32_splat(p); }
-template <int L>
-inline f32x4 broadcast_lane(f32x4 v) {
-  return wasm_i32x4_shuffle(v, v, L, L, L, L);
-}
 inline f32x4 lt(f32x4 a, f32x4 b) { return wasm_f32x4_lt(a, b); }
 inline f32x4 bit_and(f32x4 a, f32x4 b) { return wasm_v128_and(a, b); }
 inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) { return wasm_v128_bitselect(a, b, mask); }
@@ -103,10 +99,6 @@ inline f32x4 shift_left_bits(f32x4 v) {
 inline f32x4 min(f32x4 a, f32x4 b) { return _mm_min_ps(b, a); }
 inline f32x4 div(f32x4 a, f32x4 b) { return _mm_div_ps(a, b); }
 inline f32x4 load_splat(const float* p) { return _mm_load1_ps(p); }
-template <int L>
-inline f32x4 broadcast_lane(f32x4 v) {
-  return _mm_shuffle_ps(v, v, _MM_SHUFFLE(L, L, L, L));
-}
 inline f32x4 lt(f32x4 a, f32x4 b) { return _mm_cmplt_ps(a, b); }
 inline f32x4 bit_and(f32x4 a, f32x4 b) { return _mm_and_ps(a, b); }
 inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) {
@@ -130,10 +122,6 @@ ICIIA_VEC_LANEWISE(lt, std::bit_cast<float>(a.v[i] < b.v[i] ? 0xFFFFFFFFu : 0u))
 ICIIA_VEC_LANEWISE(bit_and, std::bit_cast<float>(std::bit_cast<uint32_t>(a.v[i]) & std::bit_cast<uint32_t>(b.v[i])))
 #undef ICIIA_VEC_LANEWISE
 inline f32x4 load_splat(const float* p) { return splat(*p); }
-template <int L>
-inline f32x4 broadcast_lane(f32x4 v) {
-  return splat(v.v[L]);
-}
 inline f32x4 select(f32x4 mask, f32x4 a, f32x4 b) {
   f32x4 r;
   for (int i = 0; i < 4; ++i) {
@@ -155,16 +143,62 @@ inline f32x4 shift_left_bits(f32x4 a) {
 
 // First n (0..4) lanes from / to memory; the other lanes load as zero.
 // Never touches memory past p + n: for channel tails at the end of a tensor.
+#if defined(__wasm_simd128__)
 inline f32x4 load_partial(const float* p, int n) {
-  alignas(16) float t[4] = {0.f, 0.f, 0.f, 0.f};
-  for (int i = 0; i < n; ++i) t[i] = p[i];
-  return load(t);
+  switch (n) {
+    case 0: return zero();
+    case 1: return wasm_v128_load32_zero(p);
+    case 2: return wasm_v128_load64_zero(p);
+    case 3: return wasm_v128_load32_lane(p + 2, wasm_v128_load64_zero(p), 2);
+    default: return load(p);
+  }
 }
 inline void store_partial(float* p, f32x4 v, int n) {
-  alignas(16) float t[4];
-  store(t, v);
-  for (int i = 0; i < n; ++i) p[i] = t[i];
+  switch (n) {
+    case 0: break;
+    case 1: wasm_v128_store32_lane(p, v, 0); break;
+    case 2: wasm_v128_store64_lane(p, v, 0); break;
+    case 3:
+      wasm_v128_store64_lane(p, v, 0);
+      wasm_v128_store32_lane(p + 2, v, 2);
+      break;
+    default: store(p, v); break;
+  }
 }
+#elif defined(__SSE2__)
+inline f32x4 load_partial(const float* p, int n) {
+  switch (n) {
+    case 0: return zero();
+    case 1: return _mm_load_ss(p);
+    // movq through the unaligned-safe intrinsics (p is only float-aligned).
+    case 2: return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    case 3:
+      return _mm_movelh_ps(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))), _mm_load_ss(p + 2));
+    default: return load(p);
+  }
+}
+inline void store_partial(float* p, f32x4 v, int n) {
+  switch (n) {
+    case 0: break;
+    case 1: _mm_store_ss(p, v); break;
+    case 2: _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(v)); break;
+    case 3:
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(v));
+      _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+      break;
+    default: store(p, v); break;
+  }
+}
+#else
+inline f32x4 load_partial(const float* p, int n) {
+  f32x4 r = zero();
+  for (int i = 0; i < n && i < 4; ++i) r.v[i] = p[i];
+  return r;
+}
+inline void store_partial(float* p, f32x4 v, int n) {
+  for (int i = 0; i < n && i < 4; ++i) p[i] = v.v[i];
+}
+#endif
 
 // e^x, lanewise, within ~3e-7 relative of std::exp for x in [-87.3, 88.7]
 // (normal float results). Larger x gives +inf, smaller x gives 0 (std::exp

@@ -187,16 +187,22 @@ const ConvCase kConvCases[] = {
     {"dw7_s2_c12", conv(12, 12, 7, 2, 3, 12), 1, 9, 9, P::kDepthwise},
     {"dw3_1x1_input", conv(20, 20, 3, 1, 1, 20), 2, 1, 1, P::kDepthwise},
     {"dw5_small_input", conv(11, 11, 5, 1, 2, 11), 1, 2, 3, P::kDepthwise},
-    // dense 3x3 and friends through the indirect GEMM
-    {"c3_8_13", conv(8, 13, 3, 1, 1), 2, 5, 6, P::kIndirect},
-    {"c3_16_17_s2_asym", pads(conv(16, 17, 3, 2, 0), 1, 0, 0, 1), 2, 7, 9, P::kIndirect},
-    {"c3_9_5_dil2", dilated(conv(9, 5, 3, 1, 2), 2, 2), 1, 6, 7, P::kIndirect},
-    {"c1_s2_13_7", conv(13, 7, 1, 2, 0), 2, 7, 5, P::kIndirect},
-    {"c1_pad_12_9", conv(12, 9, 1, 1, 1), 1, 3, 4, P::kIndirect},
-    {"c3_g2_16_24", conv(16, 24, 3, 1, 1, 2), 2, 5, 5, P::kIndirect},
-    {"c3_12_8_1x1_input", conv(12, 8, 3, 1, 1), 2, 1, 1, P::kIndirect},
-    {"c2x3_s12_10_6", strides(pads(kernel(conv(10, 6, 1), 2, 3), 0, 1, 1, 1), 1, 2), 1, 5, 7, P::kIndirect},
-    // few channels per group: im2col
+    // dense 3x3 and friends through the indirect GEMM (16+ channels per group)
+    {"c3_16_13", conv(16, 13, 3, 1, 1), 2, 5, 6, P::kIndirect},
+    {"c3_17_17_s2_asym", pads(conv(17, 17, 3, 2, 0), 1, 0, 0, 1), 2, 7, 9, P::kIndirect},
+    {"c3_18_5_dil2", dilated(conv(18, 5, 3, 1, 2), 2, 2), 1, 6, 7, P::kIndirect},
+    {"c1_s2_19_7", conv(19, 7, 1, 2, 0), 2, 7, 5, P::kIndirect},
+    {"c1_pad_16_9", conv(16, 9, 1, 1, 1), 1, 3, 4, P::kIndirect},
+    {"c3_g2_32_24", conv(32, 24, 3, 1, 1, 2), 2, 5, 5, P::kIndirect},
+    {"c3_20_8_1x1_input", conv(20, 8, 3, 1, 1), 2, 1, 1, P::kIndirect},
+    {"c2x3_s12_21_6", strides(pads(kernel(conv(21, 6, 1), 2, 3), 0, 1, 1, 1), 1, 2), 1, 5, 7, P::kIndirect},
+    // few channels per group: im2col (contiguous row copies for interior
+    // windows of ungrouped, undilated convs; tap by tap otherwise)
+    {"c3_8_13", conv(8, 13, 3, 1, 1), 2, 5, 6, P::kIm2col},
+    {"c3_13_9_s2_asym", pads(conv(13, 9, 3, 2, 0), 0, 1, 1, 0), 2, 9, 8, P::kIm2col},
+    {"c3_g2_16_24", conv(16, 24, 3, 1, 1, 2), 2, 5, 5, P::kIm2col},
+    {"c3_9_5_dil2", dilated(conv(9, 5, 3, 1, 2), 2, 2), 1, 6, 7, P::kIm2col},
+    {"c1_s2_13_7", conv(13, 7, 1, 2, 0), 2, 7, 5, P::kIm2col},
     {"stem_3_16_s2", conv(3, 16, 3, 2, 1), 2, 11, 13, P::kIm2col},
     {"stem_3_8_s2_asym", pads(conv(3, 8, 3, 2, 0), 0, 0, 1, 1), 1, 9, 9, P::kIm2col},
     {"c3_5_7", conv(5, 7, 3, 1, 1), 1, 4, 5, P::kIm2col},
@@ -266,6 +272,41 @@ TEST_P(ConvKernel, ResidualMayAliasTheOutput) {
 
 INSTANTIATE_TEST_SUITE_P(ConvOddShapes, ConvKernel, ::testing::ValuesIn(kConvCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DepthwiseKernel, MobileNetLikeShapesMatchReference) {
+  // Channel counts of real blocks (multiples of 8 and not), interior-heavy
+  // sizes so the direct (no indirection) rows dominate, strides 1 and 2.
+  const ConvCase cases[] = {
+      {"dw3_s1_c64", conv(64, 64, 3, 1, 1, 64), 1, 14, 13, P::kDepthwise},
+      {"dw3_s2_c72", conv(72, 72, 3, 2, 1, 72), 2, 15, 16, P::kDepthwise},
+      {"dw5_s2_c72_tf_pads", pads(conv(72, 72, 5, 2, 0, 72), 1, 1, 2, 2), 1, 17, 17, P::kDepthwise},
+      {"dw5_s1_c120", conv(120, 120, 5, 1, 2, 120), 1, 9, 10, P::kDepthwise},
+      {"dw3_s1_c36", conv(36, 36, 3, 1, 1, 36), 2, 11, 9, P::kDepthwise},
+      {"dw7_s1_c40", conv(40, 40, 7, 1, 3, 40), 1, 10, 11, P::kDepthwise},
+  };
+  for (const ConvCase& tc : cases) {
+    const Conv2dParams& p = tc.p;
+    const int taps = p.kernel_h * p.kernel_w;
+    const auto wt = random_floats(static_cast<size_t>(p.out_channels) * taps, 21 + taps);
+    const auto bias = random_floats(p.out_channels, 22);
+    const auto in = random_floats(static_cast<size_t>(tc.n) * tc.h * tc.w * p.in_channels, 23, -3.f, 3.f);
+    const size_t out_size = static_cast<size_t>(tc.n) * p.out_h(tc.h) * p.out_w(tc.w) * p.out_channels;
+    const auto residual = random_floats(out_size, 24);
+    for (const Epilogue& ep : {Epilogue::relu(), Epilogue::hardswish(), Epilogue::relu6(), Epilogue::silu()}) {
+      PackedConv2d packed(p, wt, bias, ep);
+      ASSERT_EQ(packed.path(), P::kDepthwise) << tc.name;
+      std::vector<float> scratch(packed.scratch_floats(tc.h, tc.w));
+      for (bool with_res : {false, true}) {
+        std::vector<float> want(out_size), got(out_size, NAN);
+        ref::conv2d(p, wt.data(), bias.data(), ep, in.data(), tc.n, tc.h, tc.w, want.data(),
+                    with_res ? residual.data() : nullptr);
+        packed.run(in.data(), tc.n, tc.h, tc.w, got.data(), scratch.data(), with_res ? residual.data() : nullptr);
+        EXPECT_LE(max_rel_err(want, got), 1e-5f * std::sqrt(static_cast<float>(taps)) * 4.f)
+            << tc.name << " " << describe(ep) << (with_res ? " +residual" : "");
+      }
+    }
+  }
+}
 
 TEST(ConvKernel, LargerShapesAcrossTileTails) {
   // Long K (several splat blocks plus a tail) and many output panels.
