@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev             # tests, benchmarks
   emscripten                                # WebAssembly build
   nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
+  chromium                                  # in-browser benchmark (tests/bench/backbone.mjs --browser)
 )
 
 missing=()
@@ -28,9 +29,10 @@ if ((${#missing[@]})); then
 fi
 
 # npm ci only when a lock file changed since the last install: web/ (the
-# package) and tests/ort/ (onnxruntime-web, the reference the engine is
-# checked and benchmarked against).
-for dir in web tests/ort; do
+# package), tests/ort/ (onnxruntime-web, the reference the engine is
+# checked and benchmarked against) and tests/browser/ (playwright-core, which
+# drives Debian's chromium above; it downloads no browser of its own).
+for dir in web tests/ort tests/browser; do
   stamp=$dir/node_modules/.iciia-lock-stamp
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
     echo "setup: npm ci in $dir/"

@@ -1,22 +1,33 @@
 #!/usr/bin/env node
 // Our wasm backbone engine against onnxruntime-web (wasm backend, one thread,
-// SIMD) in the same Node process: warm-up, then interleaved repetitions;
-// prints median ms of each, the ratio ours / onnxruntime-web, and our fraction
-// of the SIMD128 peak (model multiply-adds / time, against 4 multiply-adds per
-// cycle at the CPU clock /proc/cpuinfo reports).
+// SIMD), both in the same JavaScript engine: warm-up, then interleaved
+// repetitions; prints median ms of each, the ratio ours / onnxruntime-web, and
+// our fraction of the SIMD128 peak (model multiply-adds / time, against 4
+// multiply-adds per cycle — one f32x4 mul + add — at the clock measured inside
+// wasm, clock.mjs, in that same engine).
 //
 //   node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224]
-//        [--warmup 5] [--reps 20] [--profile]
+//        [--warmup 5] [--reps 20] [--profile] [--browser [--chromium /usr/bin/chromium]]
+//
+// By default both run in this Node process. --browser runs the same comparison
+// in headless Debian Chromium driven by playwright-core (tests/browser/): a
+// page served from 127.0.0.1 imports our package (web/dist) and
+// onnxruntime-web's ESM build, measures the clock and times both engines there
+// with the same code (browser/measure.mjs), and Node prints the same table.
+// Offline: only loopback, and only an allow-list of files (browser/run.mjs);
+// a page request off the list fails the run.
 //
 // --profile also prints where our time goes, per step and per kind of step.
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadCore } from '../../web/dist/index.js';
-import { createOrtSession, runOrt } from '../ort/ort_run.mjs';
-import { randomInput } from '../ort/ort_bench.mjs';
+import { comparePair, profileSteps } from './browser/measure.mjs';
 
+const USAGE =
+  'usage: node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224] ' +
+  '[--warmup 5] [--reps 20] [--profile] [--browser [--chromium /usr/bin/chromium]]';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', multiple: true },
@@ -24,91 +35,134 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '20' },
     profile: { type: 'boolean', default: false },
+    browser: { type: 'boolean', default: false },
+    chromium: { type: 'string' },
   },
 });
 if (!values.model?.length) {
-  console.error('usage: node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224] [--profile]');
+  console.error(USAGE);
   process.exit(2);
 }
 const dims = values.shape.split(',').map(Number);
 const warmup = Number(values.warmup), reps = Number(values.reps);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-function cpuGhz() {
-  try {
-    const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/cpu MHz\s*:\s*([\d.]+)/);
-    if (mhz) return Number(mhz[1]) / 1000;
-  } catch {}
-  return NaN;
+if (dims.some((d) => !Number.isSafeInteger(d) || d <= 0) || !Number.isSafeInteger(warmup) || warmup < 0 ||
+    !Number.isSafeInteger(reps) || reps < 1) {
+  console.error(USAGE);
+  process.exit(2);
 }
-const ghz = cpuGhz();
+const count = dims.reduce((a, b) => a * b, 1);
+const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
+const plan = `${warmup} warm-ups, ${reps} interleaved repetitions`;
 
-const core = await loadCore();
-console.log(`machine: ${ghz.toFixed(2)} GHz (cpuinfo), node ${process.version}; ours: iciia core (${core.simdIsa()}), ` +
-  `reference: onnxruntime-web (wasm, 1 thread, SIMD); ${warmup} warm-ups, ${reps} interleaved repetitions\n`);
-console.log('| model | MACs | ours ms | onnxruntime-web ms | ours / ort | % of SIMD128 peak | max |ours - ort| |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+function printTableHead() {
+  console.log('| model | MACs | ours ms | onnxruntime-web ms | ours / ort | % of SIMD128 peak | max |ours - ort| |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+}
 
-for (const path of values.model) {
-  const bytes = new Uint8Array(readFileSync(path));
-  const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
-  const info = ours.info();
-  const ortSession = await createOrtSession(bytes);
-  const x = randomInput(dims.reduce((a, b) => a * b, 1), 7);
-  const inputName = ortSession.inputNames[0];
-  const outName = info.readable[0];
-  const runOurs = () => ours.run(x);
-  const runOrtOnce = () => runOrt(ortSession, { [inputName]: { dims, data: x } }, [outName]);
+/** r: { macs, oursMedian, refMedian, maxAbsDiff, steps? } */
+function printRow(path, r, ghz) {
+  const mo = r.oursMedian, mr = r.refMedian;
+  const peak = (r.macs / (mo / 1000)) / (4 * ghz * 1e9);
+  console.log(`| ${basename(path)} | ${(r.macs / 1e6).toFixed(1)} M | ${mo.toFixed(2)} | ${mr.toFixed(2)} | ` +
+    `${(mo / mr).toFixed(2)} | ${(100 * peak).toFixed(0)}% | ${r.maxAbsDiff.toExponential(1)} |`);
+  if (r.steps) printProfile(path, r.steps);
+}
 
-  for (let i = 0; i < warmup; i++) {
-    runOurs();
-    await runOrtOnce();
+function printProfile(path, steps) {
+  const total = steps.reduce((a, s) => a + s.ms, 0);
+  const byKind = new Map();
+  for (const s of steps) {
+    const k = byKind.get(s.kind) ?? { kind: s.kind, ms: 0, macs: 0, n: 0 };
+    k.ms += s.ms;
+    k.macs += s.macs;
+    k.n += 1;
+    byKind.set(s.kind, k);
   }
-  const oursMs = [], ortMs = [];
-  for (let i = 0; i < reps; i++) {
-    let t = performance.now();
-    runOurs();
-    oursMs.push(performance.now() - t);
-    t = performance.now();
-    await runOrtOnce();
-    ortMs.push(performance.now() - t);
-  }
-  const ortOut = (await runOrtOnce())[outName].data;
-  runOurs();
-  const ourOut = ours.read(outName);
-  let diff = 0;
-  for (let i = 0; i < ourOut.length; i++) diff = Math.max(diff, Math.abs(ourOut[i] - ortOut[i]));
-  const mo = median(oursMs), mr = median(ortMs);
-  const peak = (info.macs / (mo / 1000)) / (4 * ghz * 1e9);
-  console.log(`| ${basename(path)} | ${(info.macs / 1e6).toFixed(1)} M | ${mo.toFixed(2)} | ${mr.toFixed(2)} | ` +
-    `${(mo / mr).toFixed(2)} | ${(100 * peak).toFixed(0)}% | ${diff.toExponential(1)} |`);
+  console.log(`\n  profile of ${basename(path)} (median of 5 profiled runs, ${total.toFixed(2)} ms in steps)\n`);
+  console.log('  | kind | steps | ms | share | GMAC/s |');
+  console.log('  |---|---:|---:|---:|---:|');
+  for (const k of [...byKind.values()].sort((a, b) => b.ms - a.ms))
+    console.log(`  | ${k.kind} | ${k.n} | ${k.ms.toFixed(3)} | ${(100 * k.ms / total).toFixed(1)}% | ` +
+      `${k.macs ? (k.macs / k.ms / 1e6).toFixed(2) : '-'} |`);
+  console.log('\n  slowest steps:');
+  for (const s of [...steps].sort((a, b) => b.ms - a.ms).slice(0, 8))
+    console.log(`  ${s.ms.toFixed(3)} ms  ${s.kind}  ${s.label}  ${s.macs ? (s.macs / s.ms / 1e6).toFixed(2) + ' GMAC/s' : ''}`);
+  console.log('');
+}
 
-  if (values.profile) {
-    const runs = Array.from({ length: 5 }, () => ours.runProfiled(x));
-    const steps = runs[0].map((s, i) => ({ ...s, ms: median(runs.map((r) => r[i].ms)) }));
-    const total = steps.reduce((a, s) => a + s.ms, 0);
-    const byKind = new Map();
-    for (const s of steps) {
-      const k = byKind.get(s.kind) ?? { kind: s.kind, ms: 0, macs: 0, n: 0 };
-      k.ms += s.ms;
-      k.macs += s.macs;
-      k.n += 1;
-      byKind.set(s.kind, k);
+async function runInNode() {
+  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomInput }] = await Promise.all([
+    import('../../web/dist/index.js'),
+    import('../ort/ort_run.mjs'),
+    import('./clock.mjs'),
+    import('../ort/ort_bench.mjs'),
+  ]);
+  const ghz = await measureGhz();
+  const core = await loadCore();
+  const ortVersion = ort.env.versions?.web ? ` ${ort.env.versions.web}` : '';
+  console.log(`machine: ${cpu}, ${ghz.toFixed(2)} GHz measured; node ${process.version}; ours: iciia core (${core.simdIsa()}), ` +
+    `reference: onnxruntime-web${ortVersion} (wasm, 1 thread, SIMD); ${plan}\n`);
+  printTableHead();
+  const x = randomInput(count, 7);
+  for (const path of values.model) {
+    const bytes = new Uint8Array(readFileSync(path));
+    const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
+    const ortSession = await createOrtSession(bytes);
+    try {
+      const info = ours.info();
+      const inputName = ortSession.inputNames[0];
+      const outName = info.readable[0];
+      const runRef = async () => (await runOrt(ortSession, { [inputName]: { dims, data: x } }, [outName]))[outName].data;
+      const r = await comparePair({ ours, runRef, x, outName, warmup, reps });
+      printRow(path, { ...r, macs: info.macs, steps: values.profile ? profileSteps(ours, x) : null }, ghz);
+    } finally {
+      ours.delete();
+      await ortSession.release?.();
     }
-    console.log(`\n  profile of ${basename(path)} (median of 5 profiled runs, ${total.toFixed(2)} ms in steps)\n`);
-    console.log('  | kind | steps | ms | share | GMAC/s |');
-    console.log('  |---|---:|---:|---:|---:|');
-    for (const k of [...byKind.values()].sort((a, b) => b.ms - a.ms))
-      console.log(`  | ${k.kind} | ${k.n} | ${k.ms.toFixed(3)} | ${(100 * k.ms / total).toFixed(1)}% | ` +
-        `${k.macs ? (k.macs / k.ms / 1e6).toFixed(2) : '-'} |`);
-    console.log('\n  slowest steps:');
-    for (const s of [...steps].sort((a, b) => b.ms - a.ms).slice(0, 8))
-      console.log(`  ${s.ms.toFixed(3)} ms  ${s.kind}  ${s.label}  ${s.macs ? (s.macs / s.ms / 1e6).toFixed(2) + ' GMAC/s' : ''}`);
-    console.log('');
   }
-  ours.delete();
-  await ortSession.release?.();
+}
+
+async function runInBrowser() {
+  const [{ openBrowserBench, DEFAULT_CHROMIUM }, { randomInput }] = await Promise.all([
+    import('./browser/run.mjs'),
+    import('../ort/ort_bench.mjs'),
+  ]);
+  const bench = await openBrowserBench({
+    models: values.model,
+    input: randomInput(count, 7),
+    executablePath: values.chromium ?? DEFAULT_CHROMIUM,
+  });
+  let audit = null;
+  try {
+    const e = bench.env;
+    const ortVersion = e.ortVersion ?? e.ortPackageVersion;
+    console.log(`machine: ${cpu}, ${e.ghz.toFixed(2)} GHz measured in the page; Chromium ${e.chromiumVersion}; ` +
+      `ours: iciia core (${e.simdIsa}), reference: onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ${plan}`);
+    console.log(`ran in headless Chromium ${e.chromiumVersion} (${e.executablePath}${e.versionLine ? `: ${e.versionLine}` : ''}), ` +
+      `driven by playwright-core ${e.playwrightVersion} from node ${process.version}; page on ${e.origin}, ` +
+      `${e.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}, ` +
+      `navigator.hardwareConcurrency ${e.hardwareConcurrency}\n`);
+    printTableHead();
+    // Stop at the first request off the allow-list (reported below).
+    for (let i = 0; i < values.model.length && !bench.violations().length; i++) {
+      const r = await bench.runModel(i, { dims, warmup, reps, profile: values.profile });
+      printRow(values.model[i], r, e.ghz);
+    }
+  } finally {
+    audit = await bench.close();
+  }
+  if (audit.violations.length) {
+    console.error(`\nerror: the page requested ${audit.violations.length} URL(s) off the allow-list (blocked):`);
+    for (const v of audit.violations) console.error(`  ${v}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`\n${audit.requests} page requests, all on the allow-list (${bench.env.allowListSize} files), all to ${bench.env.origin}`);
+  }
+}
+
+try {
+  await (values.browser ? runInBrowser() : runInNode());
+} catch (e) {
+  console.error(`error: ${e?.stack ?? e}`);
+  process.exitCode = 1;
 }

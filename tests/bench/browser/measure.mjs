@@ -1,0 +1,51 @@
+// The measuring part of tests/bench/backbone.mjs, shared by its two modes so
+// that Node and the Chromium page time the engines with the very same code.
+// Browser-safe: no Node built-ins, no `process`.
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Our backbone against the reference on the same input: `warmup` runs of each,
+ * then `reps` interleaved timed runs (ours, then the reference), then one more
+ * run of each to compare outputs.
+ * @param {object} a
+ * @param {{run(x: Float32Array): void, read(name: string): Float32Array}} a.ours a core.Backbone
+ * @param {() => Promise<ArrayLike<number>>} a.runRef one reference run, resolving to its `outName` values
+ * @param {Float32Array} a.x
+ * @param {string} a.outName
+ * @returns {Promise<{oursMs: number[], refMs: number[], oursMedian: number, refMedian: number, maxAbsDiff: number}>}
+ */
+export async function comparePair({ ours, runRef, x, outName, warmup, reps }) {
+  const runOurs = () => ours.run(x);
+  for (let i = 0; i < warmup; i++) {
+    runOurs();
+    await runRef();
+  }
+  const oursMs = [], refMs = [];
+  for (let i = 0; i < reps; i++) {
+    let t = performance.now();
+    runOurs();
+    oursMs.push(performance.now() - t);
+    t = performance.now();
+    await runRef();
+    refMs.push(performance.now() - t);
+  }
+  const refOut = await runRef();
+  runOurs();
+  const ourOut = ours.read(outName);
+  let maxAbsDiff = ourOut.length === refOut.length ? 0 : Infinity;
+  for (let i = 0; i < ourOut.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ourOut[i] - refOut[i]));
+  return { oursMs, refMs, oursMedian: median(oursMs), refMedian: median(refMs), maxAbsDiff };
+}
+
+/**
+ * Where our time goes: the median of `runs` profiled runs, per step.
+ * @returns {{label: string, kind: string, macs: number, ms: number}[]}
+ */
+export function profileSteps(ours, x, runs = 5) {
+  const all = Array.from({ length: runs }, () => ours.runProfiled(x));
+  return all[0].map((s, i) => ({ label: s.label, kind: s.kind, macs: s.macs, ms: median(all.map((r) => r[i].ms)) }));
+}
