@@ -1,13 +1,157 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
+#include <new>
+#include <stdexcept>
 
 #include "util/error.h"
 
 namespace iciia::engine {
 
+namespace {
+
+constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
+
+// Saturating arithmetic on non-negative counts.
+int64_t sat_add(int64_t a, int64_t b) { return b > kMax64 - a ? kMax64 : a + b; }
+int64_t sat_mul(int64_t a, int64_t b) { return a != 0 && b > kMax64 / a ? kMax64 : a * b; }
+
+std::string dims_str(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+std::string count_str(int64_t n) { return n == kMax64 ? "more than 2^63" : std::to_string(n); }
+
+[[noreturn]] void over_limit(const std::string& what, int64_t limit, const char* option) {
+  throw Error(ErrorCode::kLimit, what + ", over the limit of " + std::to_string(limit) + " (EngineOptions::" +
+                                     option + ")");
+}
+
+void check_options(const EngineOptions& o) {
+  auto in_range = [](int64_t v, int64_t hi, const char* name) {
+    if (v < 1 || v > hi)
+      throw Error(ErrorCode::kInvalidArgument, std::string("EngineOptions::") + name + " is " + std::to_string(v) +
+                                                   ", expected 1 to " + std::to_string(hi));
+  };
+  in_range(o.max_value_elements, std::numeric_limits<int32_t>::max(), "max_value_elements");
+  in_range(o.max_folded_elements, kMax64, "max_folded_elements");
+  in_range(o.max_steps, std::numeric_limits<int32_t>::max(), "max_steps");
+  in_range(o.max_input_dim, std::numeric_limits<int32_t>::max(), "max_input_dim");
+  in_range(o.max_input_elements, kMax64, "max_input_elements");
+  in_range(o.max_run_ops, kMax64, "max_run_ops");
+  if (o.max_arena_bytes == 0) throw Error(ErrorCode::kInvalidArgument, "EngineOptions::max_arena_bytes is 0");
+}
+
+// The input's dims, before shape inference derives anything from them.
+void check_input_dims(const std::string& name, const std::vector<int64_t>& dims, const EngineOptions& o) {
+  int64_t product = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] > o.max_input_dim)
+      over_limit("input '" + name + "' " + dims_str(dims) + ": dimension " + std::to_string(i) + " is " +
+                     std::to_string(dims[i]),
+                 o.max_input_dim, "max_input_dim");
+    product = sat_mul(product, std::max<int64_t>(dims[i], 0));  // negative dims: infer() rejects them
+  }
+  if (product > o.max_input_elements)
+    over_limit("input '" + name + "' " + dims_str(dims) + " has " + count_str(product) + " elements",
+               o.max_input_elements, "max_input_elements");
+}
+
+// Estimated work of one runtime node in one run: multiply-adds of Conv, Gemm
+// and MatMul, window taps of pooling, plus one operation per element read or
+// written. Shapes are inferred and within max_value_elements, so every
+// numel() is small; products saturate.
+int64_t node_ops(const Graph& g, const Node& n) {
+  int64_t traffic = 0;
+  for (int id : n.inputs)
+    if (id >= 0) traffic = sat_add(traffic, g.values[id].numel());
+  int64_t out = 0;
+  for (int id : n.outputs)
+    if (id >= 0) out = sat_add(out, g.values[id].numel());
+  traffic = sat_add(traffic, out);
+  int64_t per_output = 0;  // extra operations per output element
+  const std::string& op = n.op_type();
+  if (op == "Conv" && n.inputs.size() > 1 && n.inputs[1] >= 0) {
+    const auto& w = g.values[n.inputs[1]].dims;
+    per_output = 1;
+    for (size_t i = 1; i < w.size(); ++i) per_output = sat_mul(per_output, w[i]);
+  } else if ((op == "Gemm" || op == "MatMul") && !n.inputs.empty() && n.inputs[0] >= 0) {
+    const auto& a = g.values[n.inputs[0]].dims;
+    const bool trans_a = op == "Gemm" && n.onnx.attr_int("transA", 0) != 0;
+    if (!a.empty()) per_output = trans_a ? a.front() : a.back();
+  } else if (op == "MaxPool" || op == "AveragePool") {
+    per_output = 1;
+    for (int64_t k : n.onnx.attr_ints("kernel_shape")) per_output = sat_mul(per_output, std::max<int64_t>(k, 1));
+  }
+  return sat_add(traffic, sat_mul(out, per_output));
+}
+
+// Ops whose runtime step reads input 0 from the arena, with no path for a
+// constant there.
+bool reads_arena_only(const std::string& op) {
+  for (const char* o : {"Conv", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
+                        "GlobalAveragePool"})
+    if (op == o) return true;
+  return false;
+}
+
+// What must hold before the plan packs weights and sizes the arena: few
+// enough steps, bounded work per run, no empty runtime tensors.
+void check_runtime(const Graph& g, const EngineOptions& o) {
+  int64_t runtime_nodes = 0, ops = 0, worst = -1, worst_ops = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.folded) continue;
+    ++runtime_nodes;
+    // Constants have no arena slot, and these steps read their input 0 from
+    // the arena only: such a node on constant data (e.g. Relu of an
+    // initializer, which inference does not fold) cannot run.
+    if (!n.inputs.empty() && n.inputs[0] >= 0 && g.values[n.inputs[0]].constant && reads_arena_only(n.op_type()))
+      throw Error(ErrorCode::kUnsupported, n.label() + ": its data input " + g.values[n.inputs[0]].describe() +
+                                               " is a constant, and the engine does not fold " + n.op_type() +
+                                               " at load time");
+    if (runtime_nodes > o.max_steps)
+      over_limit("the model has more than " + std::to_string(o.max_steps) + " nodes left to run after folding (" +
+                     n.label() + " is one too many)",
+                 o.max_steps, "max_steps");
+    const int64_t k = node_ops(g, n);
+    if (k > worst_ops) worst = static_cast<int64_t>(i), worst_ops = k;
+    ops = sat_add(ops, k);
+  }
+  if (ops > o.max_run_ops)
+    over_limit("one run of the model needs about " + count_str(ops) + " operations (" + g.nodes[worst].label() +
+                   " alone " + count_str(worst_ops) + ")",
+               o.max_run_ops, "max_run_ops");
+  // The kernels and steps assume non-empty tensors; no classifier computes
+  // an empty one.
+  for (const Value& v : g.values)
+    if (!v.constant && v.shape_known && v.numel() == 0)
+      throw Error(ErrorCode::kUnsupported,
+                  "value " + v.describe() + (v.producer >= 0 ? " (from " + g.nodes[v.producer].label() + ")" : "") +
+                      " has no elements; the engine does not run empty tensors");
+}
+
+}  // namespace
+
 Engine Engine::load(std::span<const uint8_t> onnx, const EngineOptions& options) {
+  check_options(options);
+  try {
+    return load_checked(onnx, options);
+  } catch (const std::bad_alloc&) {
+    // Every size is bounded before allocation; this is the allocator saying
+    // no to what the bounds allow (e.g. a wasm heap that cannot grow).
+    throw Error(ErrorCode::kLimit, "out of memory while loading the model (lower the bounds of EngineOptions)");
+  } catch (const std::length_error&) {
+    throw Error(ErrorCode::kLimit, "a buffer larger than the allocator supports while loading the model");
+  }
+}
+
+Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& options) {
   Engine e;
   e.graph_ = build_graph(parse_onnx(onnx, options.limits));
   if (e.graph_.inputs.size() != 1)
@@ -21,10 +165,15 @@ Engine Engine::load(std::span<const uint8_t> onnx, const EngineOptions& options)
     dims = in.declared;
     if (!dims.empty() && dims[0] < 0) dims[0] = 1;
   }
+  check_input_dims(in.name, dims, options);
   build.input_dims[in.name] = dims;
+  build.max_value_elements = options.max_value_elements;
+  build.max_folded_elements = options.max_folded_elements;
   infer(e.graph_, build);
   if (e.graph_.values[e.input_].dtype != DType::kFloat32)
     throw Error(ErrorCode::kUnsupported, "input " + e.graph_.values[e.input_].describe() + " is not float");
+  // Declared dims may be open beyond the batch: the inferred ones are what counts.
+  check_input_dims(in.name, e.graph_.values[e.input_].dims, options);
 
   std::vector<int> keep;
   for (int id : e.graph_.outputs) {
@@ -37,9 +186,23 @@ Engine Engine::load(std::span<const uint8_t> onnx, const EngineOptions& options)
     keep.push_back(id);
     e.readable_.push_back(name);
   }
+  check_runtime(e.graph_, options);
   e.stats_ = graph_stats(e.graph_);
   e.plan_ = build_plan(e.graph_, keep);
-  e.arena_.assign(static_cast<size_t>(e.plan_.arena_floats + e.plan_.scratch_floats), 0.f);
+  if (static_cast<int64_t>(e.plan_.steps.size()) > options.max_steps)
+    over_limit("the plan has " + std::to_string(e.plan_.steps.size()) + " steps", options.max_steps, "max_steps");
+  const int64_t floats = sat_add(e.plan_.arena_floats, e.plan_.scratch_floats);
+  if (e.plan_.arena_floats < 0 || e.plan_.scratch_floats < 0 ||
+      static_cast<uint64_t>(floats) > options.max_arena_bytes / sizeof(float))
+    throw Error(ErrorCode::kLimit, "the arena of the model would take " +
+                                       (floats == kMax64 ? std::string("more than 2^63 floats")
+                                                         : std::to_string(static_cast<uint64_t>(floats) * 4) +
+                                                               " bytes") +
+                                       " (values " + std::to_string(e.plan_.arena_floats) + " floats, scratch " +
+                                       std::to_string(e.plan_.scratch_floats) + " floats), over the limit of " +
+                                       std::to_string(options.max_arena_bytes) +
+                                       " bytes (EngineOptions::max_arena_bytes)");
+  e.arena_.assign(static_cast<size_t>(floats), 0.f);
   return e;
 }
 
@@ -100,7 +263,7 @@ std::vector<StepTiming> Engine::run_profiled(std::span<const float> input) {
 std::vector<float> Engine::read(const std::string& name) const {
   const int id = value_id(name);
   const Value& v = graph_.values[id];
-  if (v.constant) return v.f32;
+  if (v.constant) return v.dtype == DType::kInt64 ? std::vector<float>(v.i64.begin(), v.i64.end()) : v.f32;
   const Slot& s = plan_.slots[id];
   const float* src = arena_.data() + s.offset;
   std::vector<float> out(static_cast<size_t>(v.numel()));

@@ -25,7 +25,37 @@ struct EngineOptions {
   // Values to keep readable after run() besides the graph outputs (e.g. the
   // features a classifier's last Gemm consumes).
   std::vector<std::string> tensors;
+  // Bounds of the file itself (parse_onnx).
   OnnxLimits limits;
+
+  // Bounds of what a model may make the engine allocate and compute. A model
+  // file is untrusted: shape arithmetic in a tiny file can ask for huge
+  // tensors. Every bound is checked before the memory it guards is allocated
+  // (values and folded constants while shapes are inferred; the run cost and
+  // step count before weights are packed; the arena before it is allocated),
+  // and a violation throws Error(kLimit) naming the value or node and the
+  // bound. load() throws kInvalidArgument for a bound outside its range.
+  //
+  // The arena of one plan: every runtime value plus the scratch shared by all
+  // steps (im2col rows, indirection pointers, layout copies).
+  uint64_t max_arena_bytes = 1ull << 30;
+  // Elements of any one value (runtime or folded constant); also bounds each
+  // dimension and the product of the non-zero ones, so a value with an empty
+  // dimension cannot carry absurd others. In [1, 2^31 - 1]: kernels index
+  // with int.
+  int64_t max_value_elements = 1ll << 26;
+  // Elements of all constants computed at load time together (folding).
+  int64_t max_folded_elements = 1ll << 27;
+  // Runtime nodes (after folding, before fusion: an upper bound of the steps).
+  int64_t max_steps = 16384;
+  // The input's dims (given in input_dims or declared in the file): each of
+  // them, and their product.
+  int64_t max_input_dim = 1 << 16;
+  int64_t max_input_elements = 1ll << 26;
+  // Estimated work of one run(): Conv/Gemm/MatMul multiply-adds, pooling
+  // window taps, and one operation per element read or written by the other
+  // steps. Bounds the time a hostile model can make run() take.
+  int64_t max_run_ops = 1ll << 40;
 };
 
 struct StepTiming {
@@ -37,7 +67,9 @@ struct StepTiming {
 class Engine {
  public:
   // Throws iciia::Error: kFormat for a malformed model, kUnsupported naming
-  // the op, node and opset it cannot run, kInvalidArgument for bad options.
+  // the op, node and opset it cannot run, kLimit for a model over one of the
+  // bounds of EngineOptions (or one the allocator cannot satisfy),
+  // kInvalidArgument for bad options. Nothing else escapes.
   static Engine load(std::span<const uint8_t> onnx, const EngineOptions& options = {});
   static Engine load_file(const std::string& path, const EngineOptions& options = {});
 
@@ -58,6 +90,7 @@ class Engine {
   std::vector<float> read(const std::string& name) const;
 
  private:
+  static Engine load_checked(std::span<const uint8_t> onnx, const EngineOptions& options);
   void load_input(std::span<const float> input);
   int value_id(const std::string& name) const;
 

@@ -17,6 +17,92 @@ std::string dims_str(const std::vector<int64_t>& dims) {
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
   return s + "]";
 }
+
+// Product of the dims with each counted as at least 1, saturating at the
+// int64 maximum: bounding it bounds every dim and every partial product that
+// later shape arithmetic may form, even for a value with an empty dimension.
+int64_t dims_span(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    const int64_t e = std::max<int64_t>(d, 1);
+    if (n > std::numeric_limits<int64_t>::max() / e) return std::numeric_limits<int64_t>::max();
+    n *= e;
+  }
+  return n;
+}
+
+// Throws kLimit when `v` (described as coming from `where`) is over the
+// per-value bound.
+void check_value_limit(const Value& v, const BuildOptions& options, const std::string& where) {
+  if (dims_span(v.dims) <= options.max_value_elements) return;
+  std::string count;
+  const bool empty = std::any_of(v.dims.begin(), v.dims.end(), [](int64_t d) { return d == 0; });
+  if (empty)
+    count = "no elements, but dimensions whose product is";
+  else if (dims_span(v.dims) < std::numeric_limits<int64_t>::max())
+    count = std::to_string(dims_span(v.dims)) + " elements,";
+  else
+    count = "more elements than fit in 64 bits,";
+  throw Error(ErrorCode::kLimit, where + ": value " + v.describe() + " has " + count + " over the limit of " +
+                                     std::to_string(options.max_value_elements) +
+                                     " elements per value (max_value_elements)");
+}
+
+// Adds the elements of a folded constant `v` (output of `n`) to `folded`;
+// throws kLimit past the bound.
+void count_folded(int64_t& folded, const Value& v, const Node& n, const BuildOptions& options) {
+  const int64_t numel = v.numel(), room = std::numeric_limits<int64_t>::max() - folded;
+  folded = numel > room ? std::numeric_limits<int64_t>::max() : folded + numel;
+  if (folded > options.max_folded_elements)
+    throw Error(ErrorCode::kLimit, n.label() + ": folding " + v.describe() + " brings the constants computed at "
+                                       "load time to " + std::to_string(folded) + " elements, over the limit of " +
+                                       std::to_string(options.max_folded_elements) + " (max_folded_elements)");
+}
+
+void reset_outputs(Graph& g, const Node& n) {
+  for (int id : n.outputs) {
+    if (id < 0) continue;
+    Value& v = g.values[id];
+    v.shape_known = v.constant = false;
+    v.dims.clear();
+    v.f32.clear();
+    v.i64.clear();
+  }
+}
+
+// A node whose inputs are all constant folds: its infer function computes
+// the outputs' contents, allocating (and looping over) as much as they hold,
+// before infer() can look at them. So first infer its shapes alone, with
+// input 0 taken as a run-time value (no op's output shape depends on the
+// contents of its input 0, the data), and check them against the bounds.
+void check_fold_before_folding(Graph& g, Node& n, const BuildOptions& options, int64_t folded) {
+  constexpr int64_t kNoBound = std::numeric_limits<int64_t>::max();
+  if (options.max_value_elements == kNoBound && options.max_folded_elements == kNoBound) return;
+  if (n.inputs.empty() || n.inputs[0] < 0) return;
+  for (int id : n.inputs)
+    if (id >= 0 && !g.values[id].constant) return;
+  struct Restore {
+    Graph& g;
+    const Node& n;
+    int data;
+    ~Restore() {
+      g.values[data].constant = true;
+      reset_outputs(g, n);
+    }
+  } restore{g, n, n.inputs[0]};
+  g.values[n.inputs[0]].constant = false;
+  try {
+    InferContext ctx(g, n);
+    n.def->infer(ctx);
+  } catch (const Error&) {
+    return;  // the real inference reports it
+  }
+  for (int id : n.outputs) {
+    if (id < 0 || !g.values[id].shape_known) continue;
+    check_value_limit(g.values[id], options, n.label());
+    count_folded(folded, g.values[id], n, options);
+  }
+}
 }  // namespace
 
 const char* dtype_name(DType dtype) { return dtype == DType::kInt64 ? "i64" : "f32"; }
@@ -128,7 +214,7 @@ Graph build_graph(const OnnxModel& model) {
                                                std::to_string(model.opset_version(on.domain)) + ")");
     n.def = find_op(on.op_type);
     if (!n.def)
-      throw Error(ErrorCode::kUnsupported, "unsupported op " + on.op_type + " at node " + n.label() + " (opset " +
+      throw Error(ErrorCode::kUnsupported, "unsupported op " + on.op_type + " at " + n.label() + " (opset " +
                                                std::to_string(g.opset) + ")");
     for (const auto& name : on.inputs) n.inputs.push_back(name.empty() ? -1 : g.find(name));
     for (size_t i = 0; i < n.inputs.size(); ++i)
@@ -180,15 +266,23 @@ void infer(Graph& g, const BuildOptions& options) {
       throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has open dimensions " + dims_str(v.dims) +
                                                    ": give its shape");
     (void)v.numel();
+    check_value_limit(v, options, "graph input '" + v.name + "'");
   }
+  for (const Value& v : g.values)
+    if (v.constant && v.producer < 0) check_value_limit(v, options, "initializer '" + v.name + "'");
+  int64_t folded_elements = 0;
   for (Node& n : g.nodes) {
+    check_fold_before_folding(g, n, options, folded_elements);
     InferContext ctx(g, n);
     n.def->infer(ctx);
     bool all_constant = true;
     for (int id : n.outputs) {
       if (id < 0) continue;
-      if (!g.values[id].shape_known) ctx.fail("internal: output '" + g.values[id].name + "' has no inferred shape");
-      all_constant = all_constant && g.values[id].constant;
+      const Value& v = g.values[id];
+      if (!v.shape_known) ctx.fail("internal: output '" + v.name + "' has no inferred shape");
+      check_value_limit(v, options, n.label());
+      if (v.constant) count_folded(folded_elements, v, n, options);
+      all_constant = all_constant && v.constant;
     }
     n.folded = all_constant;
   }

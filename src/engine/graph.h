@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <span>
 #include <string>
@@ -67,6 +68,11 @@ struct Graph {
 struct BuildOptions {
   // Graph inputs whose shape the file leaves open (batch size, ...) get these.
   std::map<std::string, std::vector<int64_t>> input_dims;
+  // Bounds checked as each node is inferred (Error kLimit naming the node
+  // and value): elements of any one value, also each dim and the product of
+  // the non-zero dims; and elements of all folded constants together.
+  int64_t max_value_elements = std::numeric_limits<int64_t>::max();
+  int64_t max_folded_elements = std::numeric_limits<int64_t>::max();
 };
 
 // Resolves every node against the op table (an op this engine lacks, or one

@@ -62,6 +62,7 @@ const Value& InferContext::in(size_t i) const {
 
 Value& InferContext::out(size_t i) {
   if (i >= node_.outputs.size()) fail("expected at least " + std::to_string(i + 1) + " outputs");
+  if (node_.outputs[i] < 0) fail("output " + std::to_string(i) + " is required, but the node leaves it unnamed");
   return graph_.values[node_.outputs[i]];
 }
 
@@ -101,13 +102,22 @@ void InferContext::fail(const std::string& what) const {
   throw Error(ErrorCode::kFormat, node_.label() + ": " + what);
 }
 
+void InferContext::unsupported(const std::string& what) const {
+  throw Error(ErrorCode::kUnsupported, node_.label() + ": " + what + " is not supported (opset " +
+                                           std::to_string(graph_.opset) + ")");
+}
+
 std::vector<int64_t> InferContext::constant_ints(size_t i, const char* what) const {
   const Value& v = in(i);
   if (!v.constant)
     fail(std::string(what) + " (input '" + v.name + "') must be known at load time; it is computed at run time");
   if (v.dtype == DType::kInt64) return v.i64;
   std::vector<int64_t> out;
-  for (float f : v.f32) out.push_back(static_cast<int64_t>(f));
+  for (float f : v.f32) {
+    if (!representable_as_int64(f))
+      fail(std::string(what) + " (input '" + v.name + "') holds " + std::to_string(f) + ", not an integer");
+    out.push_back(static_cast<int64_t>(f));
+  }
   return out;
 }
 

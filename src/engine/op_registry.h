@@ -32,6 +32,9 @@ class InferContext {
 
   // Throws kFormat: "<node label>: <what>".
   [[noreturn]] void fail(const std::string& what) const;
+  // Throws kUnsupported: "<node label>: <what> (opset N)" -- valid ONNX the
+  // engine does not run; `what` names the attribute and its value.
+  [[noreturn]] void unsupported(const std::string& what) const;
   // Integer contents of constant input i (an error if it is not constant).
   std::vector<int64_t> constant_ints(size_t i, const char* what) const;
   // Normalises an axis in [-rank, rank) or fails naming it.
@@ -41,6 +44,10 @@ class InferContext {
   Graph& graph_;
   Node& node_;
 };
+
+// Whether a float converts to int64 without undefined behaviour (NaN and
+// out-of-range values do not).
+inline bool representable_as_int64(float f) { return f >= -9.2233720368547758e18f && f < 9.2233720368547758e18f; }
 
 struct OpDef {
   const char* op_type;
@@ -77,6 +84,17 @@ void infer_matmul(InferContext&);
 void infer_softmax(InferContext&);
 void infer_reduce_mean(InferContext&);
 void infer_pad(InferContext&);
+
+// Where a Slice reads, per axis of its input: first index, step (negative
+// steps walk backwards) and output size. Shared by shape inference and the
+// runtime step; throws kFormat naming the node on inconsistent inputs.
+struct SliceGeometry {
+  std::vector<int64_t> begin, step, dims;
+};
+SliceGeometry slice_geometry(const Graph& graph, const Node& node);
+
+// Split sizes along `axis` (from the attribute before opset 13, the input from 13).
+std::vector<int64_t> split_sizes(const Graph& graph, const Node& node, int axis);
 }  // namespace ops
 
 }  // namespace iciia::engine

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "engine/steps.h"
 #include "util/error.h"
@@ -15,22 +16,28 @@ namespace {
 // One runtime node after fusion, with what was fused into it.
 struct Task {
   const Node* node = nullptr;
-  int output = -1;
+  int output = -1;           // the value the task writes (after fusion, the last fused node's output)
+  std::vector<int> outputs;  // every value it writes: {output}, or a Split's parts
   kernels::Epilogue epilogue;
   int residual = -1;
   const Node* batchnorm = nullptr;
+  const Node* bias_add = nullptr;
   int alias_of = -1;  // reshape-like task whose output shares its input's memory
 };
 
+// Ops whose output is their input's data under another shape. (A Cast that
+// reaches the plan is float -> float: integer values never run.)
 bool is_reshape_like(const std::string& op) {
   return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
-         op == "Dropout";
+         op == "Dropout" || op == "Cast";
 }
 
-// Whether the bytes of a value stored as `slot` are in its logical row-major order.
-bool storage_is_logical(const Value& v, const Slot& slot) {
-  return !slot.nhwc || v.dims[1] == 1 || v.dims[2] * v.dims[3] == 1;
-}
+// What may be folded into a task's epilogue.
+enum class FuseKind {
+  kConv,        // BatchNorm, residual Add, constant bias Add, activation
+  kGemm,        // constant bias Add, activation
+  kActivation,  // activation only (standalone BatchNorm, binary ops)
+};
 
 class Planner {
  public:
@@ -88,59 +95,114 @@ class Planner {
       if (n.folded || absorbed[i]) continue;
       Task t;
       t.node = &n;
-      t.output = n.outputs[0];
       const std::string& op = n.op_type();
-      if (op == "Conv" || op == "Gemm" || op == "MatMul") fuse_epilogue(t, static_cast<int>(i), absorbed);
+      for (int id : n.outputs)
+        if (id >= 0 && (op == "Split" || t.outputs.empty())) t.outputs.push_back(id);
+      if (t.outputs.empty()) throw Error(ErrorCode::kFormat, n.label() + ": no output");
+      t.output = t.outputs[0];
+      if (op == "Conv")
+        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kConv);
+      else if (op == "Gemm" || op == "MatMul")
+        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kGemm);
+      else if (op == "BatchNormalization" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
+        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kActivation);
+      if (t.outputs.size() == 1) t.outputs[0] = t.output;
       if (is_reshape_like(op)) {
+        // Same bytes when both sides are in logical order, or when the shape
+        // (and so the storage) is unchanged: Identity, Dropout, Cast.
         const int in = n.inputs[0];
-        if (storage_is_logical(g_.values[in], plan_.slots[in]) &&
-            storage_is_logical(g_.values[t.output], plan_.slots[t.output]))
+        const Value &x = g_.values[in], &y = g_.values[t.output];
+        const Slot &xs = plan_.slots[in], &ys = plan_.slots[t.output];
+        if ((storage_is_logical(x, xs) && storage_is_logical(y, ys)) || (x.dims == y.dims && xs.nhwc == ys.nhwc))
           t.alias_of = in;
       }
       tasks_.push_back(t);
     }
   }
 
-  // Folds the chain after a Conv/Gemm into its epilogue: BatchNormalization,
-  // a residual Add, and one activation (HardSigmoid*x becoming hardswish).
-  void fuse_epilogue(Task& t, int index, std::vector<bool>& absorbed) {
-    const bool conv = t.node->op_type() == "Conv";
+  // Folds the chain after a node into its epilogue. For a Conv:
+  // BatchNormalization, a residual Add, an Add of a constant per-channel
+  // bias, then one activation; for Gemm / MatMul: a constant bias Add, then
+  // one activation; for the rest: one activation. x * HardSigmoid(x)
+  // becomes hardswish and x * Sigmoid(x) SiLU.
+  void fuse_epilogue(Task& t, int index, std::vector<bool>& absorbed, FuseKind kind) {
     auto node_index = [&](const Node* c) { return static_cast<int>(c - g_.nodes.data()); };
     for (;;) {
       const int out = t.output;
-      // x * HardSigmoid(x) with alpha 1/6, beta 1/2 is HardSwish (how PyTorch exports it).
-      if (t.epilogue.kind == kernels::ActKind::kNone && !kept_[out] && consumers_[out].size() == 2) {
-        const Node* a = &g_.nodes[consumers_[out][0]];
-        const Node* b = &g_.nodes[consumers_[out][1]];
-        if (a->op_type() == "Mul") std::swap(a, b);
-        if (a->op_type() == "HardSigmoid" && b->op_type() == "Mul" && sole_consumer(a->outputs[0]) == b &&
-            std::fabs(a->onnx.attr_float("alpha", 0.2f) - 1.f / 6.f) < 1e-6f &&
-            std::fabs(a->onnx.attr_float("beta", 0.5f) - 0.5f) < 1e-6f) {
-          t.epilogue = kernels::Epilogue::hardswish();
-          t.output = b->outputs[0];
-          absorbed[node_index(a)] = absorbed[node_index(b)] = true;
-          continue;
-        }
+      if (t.epilogue.kind != kernels::ActKind::kNone) return;  // nothing folds after the activation
+      if (const auto pattern = gated_activation(out)) {
+        t.epilogue = pattern->epilogue;
+        t.output = pattern->mul->outputs[0];
+        absorbed[node_index(pattern->gate)] = absorbed[node_index(pattern->mul)] = true;
+        continue;
       }
       const Node* c = sole_consumer(out);
-      if (!c) return;
+      if (!c || absorbed[node_index(c)]) return;
       const std::string& op = c->op_type();
-      if (conv && op == "BatchNormalization" && !t.batchnorm && t.residual < 0 &&
-          t.epilogue.kind == kernels::ActKind::kNone) {
+      if (kind == FuseKind::kConv && op == "BatchNormalization" && !t.batchnorm && t.residual < 0 && !t.bias_add) {
         t.batchnorm = c;
-      } else if (conv && op == "Add" && t.residual < 0 && t.epilogue.kind == kernels::ActKind::kNone) {
+      } else if (kind == FuseKind::kConv && op == "Add" && t.residual < 0 && !constant_operand(*c, out)) {
         const int other = c->inputs[0] == out ? c->inputs[1] : c->inputs[0];
         const Value& ov = g_.values[other];
         // The other operand must exist before the conv runs and match its shape.
-        if (ov.constant || ov.dims != g_.values[out].dims || (ov.producer >= 0 && ov.producer > index)) return;
+        if (other == out || ov.dims != g_.values[out].dims || (ov.producer >= 0 && ov.producer > index)) return;
         t.residual = other;
-      } else if (t.epilogue.kind == kernels::ActKind::kNone && activation_of(g_, *c, &t.epilogue)) {
+      } else if (kind != FuseKind::kActivation && op == "Add" && !t.bias_add && is_bias(*c, out, kind, *t.node)) {
+        t.bias_add = c;
+      } else if (activation_of(g_, *c, &t.epilogue)) {
       } else {
         return;
       }
       t.output = c->outputs[0];
       absorbed[node_index(c)] = true;
     }
+  }
+
+  struct Gated {
+    const Node* gate;  // HardSigmoid or Sigmoid of x
+    const Node* mul;   // x * gate(x)
+    kernels::Epilogue epilogue;
+  };
+
+  // x * HardSigmoid(x) with alpha 1/6, beta 1/2 (how PyTorch exports
+  // hardswish) or x * Sigmoid(x) (SiLU / swish): x's only two consumers.
+  std::optional<Gated> gated_activation(int x) const {
+    if (kept_[x] || consumers_[x].size() != 2) return std::nullopt;
+    const Node* gate = &g_.nodes[consumers_[x][0]];
+    const Node* mul = &g_.nodes[consumers_[x][1]];
+    if (gate->op_type() == "Mul") std::swap(gate, mul);
+    if (mul->op_type() != "Mul" || sole_consumer(gate->outputs[0]) != mul) return std::nullopt;
+    if (gate->op_type() == "HardSigmoid" && std::fabs(gate->onnx.attr_float("alpha", 0.2f) - 1.f / 6.f) < 1e-6f &&
+        std::fabs(gate->onnx.attr_float("beta", 0.5f) - 0.5f) < 1e-6f)
+      return Gated{gate, mul, kernels::Epilogue::hardswish()};
+    if (gate->op_type() == "Sigmoid") return Gated{gate, mul, kernels::Epilogue::silu()};
+    return std::nullopt;
+  }
+
+  // Whether one operand of binary node c (consuming `out`) is a constant.
+  bool constant_operand(const Node& c, int out) const {
+    for (int id : c.inputs)
+      if (id != out && id >= 0 && g_.values[id].constant) return true;
+    return false;
+  }
+
+  // Whether Add node c adds to `out` a constant that is one value per output
+  // channel (Conv: axis 1 of NCHW; Gemm / MatMul: the last axis) or a scalar,
+  // without broadcasting `out` to a larger shape.
+  bool is_bias(const Node& c, int out, FuseKind kind, const Node& producer) const {
+    const int other = c.inputs[0] == out ? c.inputs[1] : c.inputs[0];
+    if (other == out || other < 0) return false;
+    const Value& cv = g_.values[other];
+    const Value& ov = g_.values[out];
+    if (!cv.constant || cv.dtype != DType::kFloat32 || cv.dims.size() > ov.dims.size()) return false;
+    if (g_.values[c.outputs[0]].dims != ov.dims) return false;
+    if (kind == FuseKind::kGemm && producer.op_type() == "MatMul" && g_.values[producer.inputs[1]].dims.size() < 2)
+      return false;  // a matrix-vector product has no column axis
+    const size_t channel_axis = kind == FuseKind::kConv ? 1 : ov.dims.size() - 1;
+    const size_t off = ov.dims.size() - cv.dims.size();
+    for (size_t i = 0; i < cv.dims.size(); ++i)
+      if (cv.dims[i] != 1 && (i + off != channel_axis || cv.dims[i] != ov.dims[channel_axis])) return false;
+    return true;
   }
 
   void plan_memory() {
@@ -158,8 +220,10 @@ class Planner {
       };
       for (int id : t.node->inputs) use(id);
       use(t.residual);
-      first[root[t.output]] = std::min(first[root[t.output]], ti);
-      last[root[t.output]] = std::max(last[root[t.output]], ti);
+      for (int id : t.outputs) {
+        first[root[id]] = std::min(first[root[id]], ti);
+        last[root[id]] = std::max(last[root[id]], ti);
+      }
     }
     for (int v = 0; v < n_values; ++v)
       if (kept_[v]) last[root[v]] = INT_MAX;
@@ -219,31 +283,67 @@ class Planner {
     }
   }
 
+  // Whether a Gemm / MatMul runs as the packed GEMM (constant 2-D weights,
+  // row-major operands, Gemm's C a bias row) rather than the general step.
+  bool packed_gemm(const Task& t) const {
+    const Node& n = *t.node;
+    const Value& a = g_.values[n.inputs[0]];
+    const Value& b = g_.values[n.inputs[1]];
+    if (a.constant || !b.constant || b.dims.size() != 2) return false;
+    if (!storage_is_logical(a, plan_.slots[n.inputs[0]]) || !storage_is_logical(g_.values[t.output], plan_.slots[t.output]))
+      return false;
+    if (n.op_type() != "Gemm") return true;
+    if (n.onnx.attr_int("transA", 0) != 0) return false;
+    if (n.inputs.size() < 3 || n.inputs[2] < 0) return true;
+    const Value& c = g_.values[n.inputs[2]];
+    const int64_t cols = n.onnx.attr_int("transB", 0) != 0 ? b.dims[0] : b.dims[1];
+    return c.constant && (c.numel() == 1 || (c.numel() == cols && c.dims.back() == cols));
+  }
+
   void make_steps() {
     for (const Task& t : tasks_) {
       if (t.alias_of >= 0) continue;
-      StepArgs a{g_, *t.node, plan_.slots, t.output, t.epilogue, t.residual, t.batchnorm};
+      StepArgs a{g_, *t.node, plan_.slots, t.output, t.epilogue, t.residual, t.batchnorm, t.bias_add, t.outputs};
       const std::string& op = t.node->op_type();
+      const Value& x = g_.values[t.node->inputs[0]];
+      const bool takes_constants = op == "Concat" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+                                   op == "MatMul" || op == "Gemm";
+      if (x.constant && !takes_constants)
+        throw Error(ErrorCode::kUnsupported, t.node->label() + ": " + op + " of the constant " + x.describe() +
+                                                 " at run time (the engine folds only shape arithmetic)");
       std::unique_ptr<Step> step;
       if (op == "Conv")
         step = make_conv_step(a);
       else if (op == "Gemm" || op == "MatMul")
-        step = make_gemm_step(a);
+        step = packed_gemm(t) ? make_gemm_step(a) : make_matmul_step(a);
       else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
         step = make_binary_step(a);
-      else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool")
+      else if (op == "MaxPool" || op == "AveragePool" || (op == "GlobalAveragePool" && x.dims.size() == 4))
         step = make_pool_step(a);
+      else if (op == "GlobalAveragePool" || op == "ReduceMean")
+        step = make_reduce_mean_step(a);
       else if (is_reshape_like(op))
         step = make_copy_step(a);
       else if (op == "Concat")
         step = make_concat_step(a);
+      else if (op == "Transpose")
+        step = make_transpose_step(a);
+      else if (op == "Slice")
+        step = make_slice_step(a);
+      else if (op == "Split")
+        step = make_split_step(a);
+      else if (op == "Gather")
+        step = make_gather_step(a);
+      else if (op == "Pad")
+        step = make_pad_step(a);
       else if (op == "Softmax")
         step = make_softmax_step(a);
+      else if (op == "BatchNormalization")
+        step = make_batchnorm_step(a);
       else if (activation_of(g_, *t.node, &a.epilogue))
         step = make_activation_step(a);
       else
-        throw Error(ErrorCode::kUnsupported, t.node->label() + ": the engine has no runtime implementation of " + op +
-                                                 " yet (it infers its shapes)");
+        throw Error(ErrorCode::kUnsupported, t.node->label() + ": the engine has no runtime implementation of " + op);
       if (step->label.empty()) step->label = t.node->label();
       plan_.scratch_floats = std::max(plan_.scratch_floats, step->scratch_floats());
       plan_.steps.push_back(std::move(step));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each of them:
-# fuzz_safetensors, then fuzz_onnx.
+# fuzz_safetensors, then fuzz_onnx, then fuzz_engine.
 #   tests/fuzz/run_fuzz.sh              # 60 s per harness
 #   FUZZ_SECONDS=600 tests/fuzz/run_fuzz.sh
 # Exits non-zero if a fuzzer finds a crash; the reproducer is left in
@@ -13,7 +13,7 @@ seconds="${FUZZ_SECONDS:-60}"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DICIIA_FUZZ=ON -DICIIA_FUZZ_ONLY=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target fuzz_safetensors fuzz_onnx
+cmake --build "$build" -j2 --target fuzz_safetensors fuzz_onnx fuzz_engine
 
 fuzzer="$build/tests/fuzz/fuzz_safetensors"
 corpus="$build/corpus_safetensors"
@@ -92,3 +92,27 @@ onnx_corpus="$build/corpus_onnx"
 mkdir -p "$onnx_corpus"
 cp "$root"/tests/fuzz/seeds_onnx/*.onnx "$onnx_corpus/"
 run_harness fuzz_onnx "$onnx_corpus" -max_len=65536
+
+# The whole engine (load, run, read): the ONNX seeds, small models of what the
+# engine runs (tests/fuzz/seeds_engine, written by fuzz_engine itself, see its
+# header), and the regression inputs of fixed findings (tests/fuzz/crash_*.onnx).
+engine_corpus="$build/corpus_engine"
+mkdir -p "$engine_corpus"
+cp "$root"/tests/fuzz/seeds_onnx/*.onnx "$root"/tests/fuzz/seeds_engine/*.onnx "$engine_corpus/"
+for f in "$root"/tests/fuzz/crash_*.onnx; do
+  if [ -e "$f" ]; then cp "$f" "$engine_corpus/"; fi
+done
+# Dictionary: the op types and attribute names the engine knows.
+engine_dict="$build/engine.dict"
+: >"$engine_dict"
+for word in Add AveragePool BatchNormalization Cast Clip Concat Constant Conv Div Dropout Flatten Gather Gemm \
+  GlobalAveragePool HardSigmoid HardSwish Identity MatMul MaxPool Mul Pad ReduceMean Relu Reshape Shape Sigmoid \
+  Slice Softmax Split Squeeze Sub Transpose Unsqueeze \
+  axis axes alpha beta transA transB group kernel_shape strides pads dilations auto_pad SAME_UPPER SAME_LOWER VALID \
+  ceil_mode count_include_pad keepdims allowzero perm split mode constant reflect edge epsilon to start end \
+  value value_float value_floats value_int value_ints min max storage_order; do
+  printf '"%s"\n' "$word" >>"$engine_dict"
+done
+# -timeout: one input must not take seconds (the run-cost bound keeps a run
+# to milliseconds); a slower one is reported as a hang.
+run_harness fuzz_engine "$engine_corpus" -max_len=65536 -dict="$engine_dict" -timeout=10

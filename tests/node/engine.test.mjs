@@ -97,3 +97,22 @@ test('a model with an op the engine lacks names the op, node and opset', async (
   const model = new Uint8Array([8, 8, ...msg(8, [...str(1, ''), 16, 13]), ...graph]);
   assert.throws(() => core.Backbone.fromBytes(model, {}), (e) => /Erf/.test(e.message) && /erf_1/.test(e.message) && /opset 13/.test(e.message));
 });
+
+test('the package Backbone class: run, read features, typed errors, dispose', async (t) => {
+  if (!shared) return t.skip('../shared not found: benchmark backbones not checked');
+  const { Backbone, DisposedError, ModelFormatError } = await import('../../web/dist/index.js');
+  const name = 'mobilenet_v3_small';
+  const features = '/classifier/classifier.0/Gemm_output_0';
+  const b = await Backbone.load(read(join(shared, 'models', `${name}.onnx`)), { tensors: [features] });
+  const io = await readSafetensors(read(join(shared, 'models', `${name}.io.safetensors`)));
+  const logits = b.run(io.tensors.input.data);
+  assert.ok(maxAbsDiff(logits, io.tensors.output.data) <= bound(io.tensors.output.data));
+  assert.deepEqual(b.dims(features), [1, 1024]);
+  assert.equal(b.read(features).length, 1024);
+  assert.deepEqual([...b.info.readable], ['logits', features]);
+  assert.throws(() => b.run(new Float32Array(5)), (e) => e instanceof TypeError && /expected/.test(e.message));
+  assert.throws(() => b.read('nope'), /not readable/);
+  b.dispose();
+  assert.throws(() => b.run(io.tensors.input.data), DisposedError);
+  await assert.rejects(Backbone.load(new Uint8Array([1, 2, 3])), ModelFormatError);
+});

@@ -19,6 +19,9 @@ export interface CoreModule {
     fromBytes(bytes: Uint8Array): CoreModel;
   };
   Session: new (model: CoreModel, capacity: number) => CoreSession;
+  Backbone: {
+    fromBytes(bytes: Uint8Array, options: { inputDims?: number[]; tensors?: string[] }): CoreBackbone;
+  };
   readSafetensors(bytes: Uint8Array): {
     metadata: Record<string, string>;
     tensors: Record<string, { dtype: string; shape: number[]; data?: Float32Array }>;
@@ -42,6 +45,15 @@ export interface CoreConfig {
   shuffle: boolean;
   attention: 'full' | 'causal';
   workDim: number;
+}
+
+export interface CoreBackbone {
+  run(input: Float32Array): void;
+  read(name: string): Float32Array;
+  dims(name: string): number[];
+  info(): { inputName: string; inputDims: number[]; readable: string[]; macs: number; steps: number; arenaBytes: number };
+  runProfiled(input: Float32Array): { label: string; kind: string; macs: number; ms: number }[];
+  delete(): void;
 }
 
 export interface CoreSession {

@@ -66,6 +66,10 @@ std::unique_ptr<Step> make_conv_step(const StepArgs& a) {
       bias[o] = (bias[o] - mean[o]) * s + beta[o];
     }
   }
+  if (a.bias_add) {  // an Add of a constant per-channel (or scalar) bias after the conv (and its BatchNorm)
+    const Value& c = a.bias_constant();
+    for (int64_t o = 0; o < out_c; ++o) bias[o] += c.f32[c.numel() == 1 ? 0 : o];
+  }
   kernels::PackedConv2d conv(p, weight, bias, a.epilogue);
   const std::string path = kernels::PackedConv2d::path_name(conv.path());
   const auto& s = a.slot(a.input(0));

@@ -110,8 +110,8 @@ void row(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64
 class BinaryStep : public Step {
  public:
   BinaryStep(BinOp op, Broadcast4 bc, int64_t a, int64_t b, int64_t out, std::vector<float> const_a,
-             std::vector<float> const_b)
-      : op_(op), bc_(bc), a_(a), b_(b), out_(out), const_a_(std::move(const_a)), const_b_(std::move(const_b)) {}
+             std::vector<float> const_b, kernels::Epilogue ep)
+      : op_(op), bc_(bc), a_(a), b_(b), out_(out), const_a_(std::move(const_a)), const_b_(std::move(const_b)), ep_(ep) {}
 
   void run(float* arena, float*) const override {
     const float* a = const_a_.empty() ? arena + a_ : const_a_.data();
@@ -136,6 +136,7 @@ class BinaryStep : public Step {
           const float* ra = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
           const float* rb = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
           row<op>(ra, sa[3], rb, sb[3], y, d[3]);
+          if (ep_.kind != kernels::ActKind::kNone) kernels::apply_activation(ep_, y, static_cast<size_t>(d[3]));
           y += d[3];
         }
   }
@@ -144,6 +145,7 @@ class BinaryStep : public Step {
   Broadcast4 bc_;
   int64_t a_, b_, out_;
   std::vector<float> const_a_, const_b_;  // a constant operand, stored row-major
+  kernels::Epilogue ep_;                  // fused activation, applied per row
 };
 
 }  // namespace
@@ -191,8 +193,10 @@ std::unique_ptr<Step> make_binary_step(const StepArgs& a) {
   auto step = std::make_unique<BinaryStep>(bop, bc, va.constant ? 0 : a.slot(a.input(0)).offset,
                                            vb.constant ? 0 : a.slot(a.input(1)).offset,
                                            os.offset, va.constant ? va.f32 : std::vector<float>{},
-                                           vb.constant ? vb.f32 : std::vector<float>{});
-  step->kind = op;
+                                           vb.constant ? vb.f32 : std::vector<float>{}, a.epilogue);
+  step->kind = op + (a.epilogue.kind != kernels::ActKind::kNone
+                         ? std::string(" +") + kernels::act_kind_name(a.epilogue.kind)
+                         : std::string());
   return step;
 }
 

@@ -78,6 +78,8 @@ void infer_unary(InferContext& ctx) {
   if (ctx.node().op_type() == "Clip") {
     // Opset 11+: bounds are optional inputs and must be known at load time
     // (they become the fused epilogue's constants).
+    for (size_t i = 1; i <= 2; ++i)
+      if (ctx.has_input(i) && ctx.in(i).dtype != DType::kFloat32) ctx.fail("Clip bounds must be float");
     if (ctx.has_input(1)) (void)ctx.constant_ints(1, "min");
     if (ctx.has_input(2)) (void)ctx.constant_ints(2, "max");
   }

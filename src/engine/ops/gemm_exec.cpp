@@ -1,5 +1,6 @@
-// Gemm and MatMul with a constant right-hand side: one packed GEMM whose
-// epilogue takes alpha, beta * C and a fused activation.
+// Gemm and MatMul with a constant 2-D right-hand side and row-major
+// operands: one packed GEMM whose epilogue takes alpha, beta * C, a fused
+// constant bias Add and activation. Everything else runs in matmul_exec.cpp.
 #include "engine/steps.h"
 #include "kernels/gemm.h"
 #include "util/error.h"
@@ -53,6 +54,10 @@ std::unique_ptr<Step> make_gemm_step(const StepArgs& a) {
       for (int64_t j = 0; j < cols; ++j) bias[j] = beta * C.f32[j];
     else
       return fail("C " + C.describe() + " must be a scalar or one value per output column");
+  }
+  if (a.bias_add) {  // an Add of a constant row vector after the product
+    const Value& c = a.bias_constant();
+    for (int64_t j = 0; j < cols; ++j) bias[j] += c.f32[c.numel() == 1 ? 0 : j];
   }
   if (a.slot(a.input(0)).nhwc) return fail("a rank-4 left-hand side is not supported");
   auto step = std::make_unique<GemmStep>(kernels::PackedGemm(static_cast<int>(k), static_cast<int>(cols), w, bias, a.epilogue),

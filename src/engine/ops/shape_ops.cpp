@@ -2,9 +2,11 @@
 // exporters emit (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) fold to
 // constants here once the input shape is known.
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "engine/op_registry.h"
+#include "util/error.h"
 
 namespace iciia::engine::ops {
 
@@ -100,7 +102,7 @@ void infer_cast(InferContext& ctx) {
     case OnnxDataType::kFloat: dtype = DType::kFloat32; break;
     case OnnxDataType::kInt64:
     case OnnxDataType::kInt32: dtype = DType::kInt64; break;
-    default: ctx.fail("cast to " + onnx_dtype_name(static_cast<OnnxDataType>(to)) + " is not supported");
+    default: ctx.unsupported("cast to " + onnx_dtype_name(static_cast<OnnxDataType>(to)) + " (to = " + std::to_string(to) + ")");
   }
   if (!x.constant) {
     ctx.set_output(0, dtype, x.dims);
@@ -114,7 +116,10 @@ void infer_cast(InferContext& ctx) {
     std::vector<int64_t> out = x.i64;
     if (x.dtype == DType::kFloat32) {
       out.clear();
-      for (float f : x.f32) out.push_back(static_cast<int64_t>(f));
+      for (float f : x.f32) {
+        if (!representable_as_int64(f)) ctx.fail("cannot cast " + std::to_string(f) + " to an integer");
+        out.push_back(static_cast<int64_t>(f));
+      }
     }
     ctx.set_constant(0, x.dims, std::move(out));
   }
@@ -209,6 +214,8 @@ void infer_reshape(InferContext& ctx) {
     } else if (shape[i] < 0) {
       ctx.fail("negative target dimension " + std::to_string(shape[i]));
     } else {
+      if (shape[i] != 0 && known > std::numeric_limits<int64_t>::max() / shape[i])
+        ctx.fail("the target shape has more elements than fit in 64 bits");
       known *= shape[i];
     }
   }
@@ -236,7 +243,12 @@ void infer_flatten(InferContext& ctx) {
 void infer_identity(InferContext& ctx) {
   // Dropout in inference is the identity; its optional mask output is unused.
   pass_through(ctx, ctx.in(0).dims);
-  if (ctx.node().outputs.size() > 1 && ctx.node().outputs[1] >= 0) ctx.fail("the Dropout mask output is not supported");
+  if (ctx.node().outputs.size() > 1 && ctx.node().outputs[1] >= 0) ctx.unsupported("the Dropout mask output");
+  // Opset 12+: training_mode (input 2) true would make Dropout random.
+  if (ctx.node().op_type() == "Dropout" && ctx.has_input(2)) {
+    const auto mode = ctx.constant_ints(2, "training_mode");
+    if (!mode.empty() && mode[0] != 0) ctx.unsupported("training_mode = 1");
+  }
 }
 
 void infer_constant(InferContext& ctx) {
@@ -257,77 +269,148 @@ void infer_constant(InferContext& ctx) {
     const int64_t size = static_cast<int64_t>(a->ints.size());
     ctx.set_constant(0, {size}, a->ints);
   } else {
-    ctx.fail("no value attribute the engine supports (value, value_float(s), value_int(s))");
+    const std::string attr = n.onnx.attributes.empty() ? std::string("no value attribute") : n.onnx.attributes[0].name;
+    ctx.unsupported("attribute '" + attr + "' (the engine reads value, value_float(s) and value_int(s))");
   }
 }
 
-void infer_slice(InferContext& ctx) {
-  const Value& x = ctx.in(0);
-  const auto starts = ctx.constant_ints(1, "starts");
-  const auto ends = ctx.constant_ints(2, "ends");
-  std::vector<int64_t> axes = ctx.has_input(3) ? ctx.constant_ints(3, "axes") : std::vector<int64_t>{};
-  std::vector<int64_t> steps = ctx.has_input(4) ? ctx.constant_ints(4, "steps") : std::vector<int64_t>{};
+SliceGeometry slice_geometry(const Graph& graph, const Node& node) {
+  auto fail = [&](const std::string& what) { throw Error(ErrorCode::kFormat, node.label() + ": " + what); };
+  auto ints = [&](size_t i) {
+    std::vector<int64_t> out;
+    if (i >= node.inputs.size() || node.inputs[i] < 0) return out;
+    const Value& v = graph.values[node.inputs[i]];
+    if (!v.constant) fail("input '" + v.name + "' must be known at load time");
+    if (v.dtype == DType::kInt64) return v.i64;
+    for (float f : v.f32) {
+      if (!representable_as_int64(f)) fail("input '" + v.name + "' holds " + std::to_string(f) + ", not an integer");
+      out.push_back(static_cast<int64_t>(f));
+    }
+    return out;
+  };
+  const Value& x = graph.values[node.inputs[0]];
+  const auto starts = ints(1), ends = ints(2);
+  std::vector<int64_t> axes = ints(3), steps = ints(4);
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
-    ctx.fail("starts, ends, axes and steps differ in length");
-  const size_t r = x.dims.size();
-  std::vector<int64_t> begin(r, 0), step(r, 1), dims = x.dims;
+    fail("starts, ends, axes and steps differ in length");
+  const int64_t r = static_cast<int64_t>(x.dims.size());
+  SliceGeometry geo;
+  geo.begin.assign(r, 0);
+  geo.step.assign(r, 1);
+  geo.dims = x.dims;
+  std::vector<bool> seen(r, false);
   for (size_t k = 0; k < starts.size(); ++k) {
-    const int ax = ctx.axis(axes[k], r, "axis");
+    if (axes[k] < -r || axes[k] >= r) fail("axis " + std::to_string(axes[k]) + " is outside the rank of " + x.describe());
+    const int ax = static_cast<int>(axes[k] < 0 ? axes[k] + r : axes[k]);
+    if (seen[ax]) fail("axis " + std::to_string(axes[k]) + " is sliced twice");
+    seen[ax] = true;
     const int64_t n = x.dims[ax], st = steps[k];
-    if (st == 0) ctx.fail("step 0 on axis " + std::to_string(ax));
-    auto clampi = [&](int64_t v, int64_t lo, int64_t hi) { return std::clamp(v < 0 ? v + n : v, lo, hi); };
+    if (st == 0) fail("step 0 on axis " + std::to_string(ax));
+    // starts / ends may be INT64_MIN / INT64_MAX: v + n cannot overflow for v < 0.
+    auto norm = [&](int64_t v) { return v < 0 ? v + n : v; };
     int64_t b, e;
     if (st > 0) {
-      b = clampi(starts[k], 0, n);
-      e = clampi(ends[k], 0, n);
+      b = std::clamp(norm(starts[k]), int64_t{0}, n);
+      e = std::clamp(norm(ends[k]), int64_t{0}, n);
     } else {
-      b = clampi(starts[k], 0, n - 1);
-      e = ends[k] < -n ? -1 : clampi(ends[k], -1, n - 1);
+      b = std::clamp(norm(starts[k]), int64_t{0}, std::max<int64_t>(n - 1, 0));
+      e = ends[k] < -n ? -1 : std::clamp(norm(ends[k]), int64_t{-1}, n - 1);
     }
-    begin[ax] = b;
-    step[ax] = st;
-    dims[ax] = st > 0 ? std::max<int64_t>(0, (e - b + st - 1) / st) : std::max<int64_t>(0, (b - e - st - 1) / -st);
+    geo.begin[ax] = b;
+    geo.step[ax] = st;
+    const int64_t span = st > 0 ? e - b : b - e, mag = st > 0 ? st : -st;
+    geo.dims[ax] = span <= 0 || n == 0 ? 0 : (span + mag - 1) / mag;
   }
+  return geo;
+}
+
+void infer_slice(InferContext& ctx) {
+  const Value& x = ctx.in(0);
+  (void)ctx.constant_ints(1, "starts");
+  (void)ctx.constant_ints(2, "ends");
+  if (ctx.has_input(3)) (void)ctx.constant_ints(3, "axes");
+  if (ctx.has_input(4)) (void)ctx.constant_ints(4, "steps");
+  SliceGeometry geo = slice_geometry(ctx.graph(), ctx.node());
   if (!x.constant) {
-    ctx.set_output(0, x.dtype, std::move(dims));
+    ctx.set_output(0, x.dtype, std::move(geo.dims));
     return;
   }
+  const size_t r = x.dims.size();
   const auto strides = strides_of(x.dims);
   std::vector<int64_t> index;
   std::vector<int64_t> pos(r, 0);
   int64_t total = 1;
-  for (int64_t d : dims) total *= d;
+  for (int64_t d : geo.dims) total *= d;
   for (int64_t k = 0; k < total; ++k) {
     int64_t src = 0;
-    for (size_t d = 0; d < r; ++d) src += (begin[d] + pos[d] * step[d]) * strides[d];
+    for (size_t d = 0; d < r; ++d) src += (geo.begin[d] + pos[d] * geo.step[d]) * strides[d];
     index.push_back(src);
-    for (int d = static_cast<int>(r) - 1; d >= 0 && ++pos[d] == dims[d]; --d) pos[d] = 0;
+    for (int d = static_cast<int>(r) - 1; d >= 0 && ++pos[d] == geo.dims[d]; --d) pos[d] = 0;
   }
-  set_gathered(ctx, 0, x, std::move(dims), index);
+  set_gathered(ctx, 0, x, std::move(geo.dims), index);
+}
+
+std::vector<int64_t> split_sizes(const Graph& graph, const Node& node, int axis) {
+  auto fail = [&](const std::string& what) { throw Error(ErrorCode::kFormat, node.label() + ": " + what); };
+  const Value& x = graph.values[node.inputs[0]];
+  const size_t parts = node.outputs.size();
+  std::vector<int64_t> sizes;
+  if (graph.opset >= 13) {
+    if (node.inputs.size() > 1 && node.inputs[1] >= 0) {
+      const Value& v = graph.values[node.inputs[1]];
+      if (!v.constant || v.dtype != DType::kInt64) fail("split sizes '" + v.name + "' must be integers known at load time");
+      sizes = v.i64;
+    }
+  } else {
+    sizes = node.onnx.attr_ints("split");
+  }
+  if (sizes.empty()) {
+    if (x.dims[axis] % static_cast<int64_t>(parts))
+      fail("axis " + std::to_string(axis) + " of " + x.describe() + " does not split evenly into " +
+           std::to_string(parts) + " parts");
+    sizes.assign(parts, x.dims[axis] / static_cast<int64_t>(parts));
+  }
+  if (sizes.size() != parts) fail("split sizes do not match the number of outputs");
+  int64_t sum = 0;
+  for (int64_t s : sizes) {
+    if (s < 0) fail("negative split size " + std::to_string(s));
+    sum += s;
+  }
+  if (sum != x.dims[axis])
+    fail("split sizes add up to " + std::to_string(sum) + ", not " + std::to_string(x.dims[axis]));
+  return sizes;
 }
 
 void infer_split(InferContext& ctx) {
   const Value& x = ctx.in(0);
   const int axis = ctx.axis(ctx.node().onnx.attr_int("axis", 0), x.dims.size(), "axis");
-  const size_t parts = ctx.node().outputs.size();
-  std::vector<int64_t> sizes = ctx.opset() >= 13 ? (ctx.has_input(1) ? ctx.constant_ints(1, "split")
-                                                                     : std::vector<int64_t>{})
-                                                 : ctx.node().onnx.attr_ints("split");
-  if (sizes.empty()) {
-    if (x.dims[axis] % static_cast<int64_t>(parts)) ctx.fail("axis size does not split evenly");
-    sizes.assign(parts, x.dims[axis] / static_cast<int64_t>(parts));
-  }
-  if (sizes.size() != parts) ctx.fail("split sizes do not match the number of outputs");
-  int64_t sum = 0;
-  for (int64_t s : sizes) sum += s;
-  if (sum != x.dims[axis]) ctx.fail("split sizes add up to " + std::to_string(sum) + ", not " + std::to_string(x.dims[axis]));
-  for (size_t i = 0; i < parts; ++i) {
+  if (ctx.opset() >= 13 && ctx.has_input(1)) (void)ctx.constant_ints(1, "split");
+  const auto sizes = split_sizes(ctx.graph(), ctx.node(), axis);
+  int64_t offset = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
     auto dims = x.dims;
     dims[axis] = sizes[i];
-    ctx.set_output(i, x.dtype, std::move(dims));
+    if (ctx.node().outputs[i] < 0) {
+      offset += sizes[i];
+      continue;
+    }
+    if (x.constant) {
+      // Fold: the part is the slice [offset, offset + size) of the axis.
+      const auto strides = strides_of(x.dims);
+      std::vector<int64_t> index;
+      const int64_t outer = std::accumulate(x.dims.begin(), x.dims.begin() + axis, int64_t{1}, std::multiplies<>());
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k = 0; k < sizes[i]; ++k)
+          for (int64_t j = 0; j < strides[axis]; ++j)
+            index.push_back(o * x.dims[axis] * strides[axis] + (offset + k) * strides[axis] + j);
+      set_gathered(ctx, i, x, std::move(dims), index);
+    } else {
+      ctx.set_output(i, x.dtype, std::move(dims));
+    }
+    offset += sizes[i];
   }
 }
 

@@ -1,4 +1,12 @@
-// Softmax over the last axis of a row-major value (classifier heads).
+// Softmax over any axis, in the storage order of its operand. Opset 13 and
+// later normalise one axis; before 13 the input is viewed as 2-D
+// [prod(dims[:axis]), prod(dims[axis:])] and each row normalised. Either way
+// a "group" is a set of storage offsets, normalised together: when a group is
+// contiguous (the last axis of a row-major value, the channels of an NHWC
+// one) the kernel runs in place, otherwise through a gathered copy.
+#include <algorithm>
+#include <string>
+
 #include "engine/steps.h"
 #include "kernels/ops.h"
 #include "util/error.h"
@@ -9,37 +17,60 @@ namespace {
 
 class SoftmaxStep : public Step {
  public:
-  SoftmaxStep(int64_t rows, int64_t cols, int64_t in, int64_t out) : rows_(rows), cols_(cols), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
-    for (int64_t r = 0; r < rows_; ++r) {
-      const float* src = arena + in_ + r * cols_;
-      float* dst = arena + out_ + r * cols_;
-      for (int64_t i = 0; i < cols_; ++i) dst[i] = src[i];
-      kernels::softmax(dst, static_cast<int>(cols_));
+  SoftmaxStep(std::vector<int64_t> bases, std::vector<int64_t> group, int64_t in, int64_t out)
+      : bases_(std::move(bases)), group_(std::move(group)), in_(in), out_(out) {
+    contiguous_ = true;
+    for (size_t g = 0; g < group_.size(); ++g) contiguous_ = contiguous_ && group_[g] == static_cast<int64_t>(g);
+  }
+  void run(float* arena, float* scratch) const override {
+    const int n = static_cast<int>(group_.size());
+    for (int64_t base : bases_) {
+      const float* src = arena + in_ + base;
+      float* dst = arena + out_ + base;
+      if (contiguous_) {
+        for (int i = 0; i < n; ++i) dst[i] = src[i];
+        kernels::softmax(dst, n);
+      } else {
+        for (int i = 0; i < n; ++i) scratch[i] = src[group_[i]];
+        kernels::softmax(scratch, n);
+        for (int i = 0; i < n; ++i) dst[group_[i]] = scratch[i];
+      }
     }
   }
+  int64_t scratch_floats() const override { return contiguous_ ? 0 : static_cast<int64_t>(group_.size()); }
 
  private:
-  int64_t rows_, cols_, in_, out_;
+  std::vector<int64_t> bases_, group_;
+  int64_t in_, out_;
+  bool contiguous_;
 };
 
 }  // namespace
 
 std::unique_ptr<Step> make_softmax_step(const StepArgs& a) {
   const Value& x = a.value(a.input(0));
+  if (x.constant) throw Error(ErrorCode::kUnsupported, a.node.label() + ": softmax of a constant " + x.describe());
   const int64_t rank = static_cast<int64_t>(x.dims.size());
   int64_t axis = a.node.onnx.attr_int("axis", a.graph.opset >= 13 ? -1 : 1);
-  if (axis < 0) axis += rank;
-  // Before opset 13 Softmax flattens to [prod(dims[:axis]), prod(dims[axis:])];
-  // from 13 it normalises one axis: both are "last axis" when axis == rank - 1.
-  const bool flattened_ok = a.graph.opset < 13;
-  if ((!flattened_ok && axis != rank - 1) || a.slot(a.input(0)).nhwc)
-    throw Error(ErrorCode::kUnsupported, a.node.label() + ": softmax is supported over the last axis of a " +
-                                             "non-image tensor only, got axis " + std::to_string(axis) + " of " +
-                                             x.describe());
-  int64_t cols = 1;
-  for (int64_t i = axis; i < rank; ++i) cols *= x.dims[i];
-  auto step = std::make_unique<SoftmaxStep>(x.numel() / cols, cols, a.slot(a.input(0)).offset, a.slot(a.output).offset);
+  if (axis < 0) axis += rank;  // checked at inference
+  const bool one_axis = a.graph.opset >= 13;
+  const Slot& xs = a.slot(a.input(0));
+  const Slot& ys = a.slot(a.output);
+  if (xs.nhwc != ys.nhwc)
+    throw Error(ErrorCode::kUnsupported, a.node.label() + ": input and output stored in different layouts");
+  const auto strides = storage_strides(x, xs);
+  std::vector<int64_t> outer_dims, outer_strides, group_dims, group_strides;
+  for (int64_t d = 0; d < rank; ++d) {
+    const bool in_group = one_axis ? d == axis : d >= axis;
+    (in_group ? group_dims : outer_dims).push_back(x.dims[d]);
+    (in_group ? group_strides : outer_strides).push_back(strides[d]);
+  }
+  auto group = index_offsets(group_dims, group_strides);
+  // A group that is a contiguous block in another order (NHWC, softmax over
+  // C, H, W before opset 13) is normalised the same: order within a group
+  // does not matter, so sort it.
+  std::sort(group.begin(), group.end());
+  auto step = std::make_unique<SoftmaxStep>(index_offsets(outer_dims, outer_strides), std::move(group), xs.offset, ys.offset);
   step->kind = "softmax";
   return step;
 }

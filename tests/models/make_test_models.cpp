@@ -1,0 +1,65 @@
+// Writes the engine's op test models (test_models.h) into a folder:
+//   iciia_make_test_models OUT_DIR [NAME_SUBSTRING]
+// one OUT_DIR/<name>.onnx per model, and OUT_DIR/models.json listing each
+// model's name, file, opset and the input dims to run it with.
+//   iciia_make_test_models --benchmark OUT_DIR
+// writes the full-size benchmark models instead (benchmark_models.h: resnet18.onnx).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "onnx/onnx_writer.h"
+#include "benchmark_models.h"
+#include "test_models.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--benchmark") {
+    try {
+      const auto m = iciia::test_models::resnet18();
+      const auto bytes = iciia::write_onnx(m.model);
+      const std::filesystem::path file = std::filesystem::path(argv[2]) / (m.name + ".onnx");
+      std::filesystem::create_directories(argv[2]);
+      std::ofstream f(file, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      if (!f) throw iciia::Error(iciia::ErrorCode::kIo, "cannot write " + file.string());
+      std::printf("wrote %s\n", file.string().c_str());
+      return 0;
+    } catch (const iciia::Error& e) {
+      std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc < 2 || argc > 3 || std::string(argv[1]) == "--help") {
+    std::fprintf(stderr, "usage: %s OUT_DIR [NAME_SUBSTRING]\n", argv[0]);
+    return 2;
+  }
+  const std::filesystem::path dir = argv[1];
+  const std::string filter = argc > 2 ? argv[2] : "";
+  try {
+    std::filesystem::create_directories(dir);
+    std::string index = "[\n";
+    int written = 0;
+    for (const auto& m : iciia::test_models::all_test_models()) {
+      if (!filter.empty() && m.name.find(filter) == std::string::npos) continue;
+      const auto bytes = iciia::write_onnx(m.model);
+      const std::string file = m.name + ".onnx";
+      std::ofstream f(dir / file, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      if (!f) throw iciia::Error(iciia::ErrorCode::kIo, "cannot write " + (dir / file).string());
+      std::string dims;
+      for (size_t i = 0; i < m.input_dims.size(); ++i) dims += (i ? ", " : "") + std::to_string(m.input_dims[i]);
+      index += std::string(written ? ",\n" : "") + "  {\"name\": \"" + m.name + "\", \"file\": \"" + file +
+               "\", \"opset\": " + std::to_string(m.model.opset_version("")) + ", \"inputDims\": [" + dims + "]}";
+      ++written;
+    }
+    index += "\n]\n";
+    std::ofstream(dir / "models.json") << index;
+    std::printf("wrote %d models to %s\n", written, dir.string().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
