@@ -75,7 +75,9 @@ run_harness() {
   shift 2
   echo "fuzzing $name for ${seconds}s; corpus: $dir ($(ls "$dir" | wc -l) files)"
   local status=0
-  "$build/tests/fuzz/$name" "$dir" -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
+  # A fixed seed (FUZZ_SEED, default 1; 0 = random) makes a run a prefix of
+  # the same input sequence, so CI repeats what was run here, only shorter.
+  "$build/tests/fuzz/$name" "$dir" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
     -print_final_stats=1 -rss_limit_mb=2048 "$@" || status=$?
   if [ "$status" -ne 0 ]; then
     echo "$name FAILED (exit $status); reproducers in $artifacts:" >&2
@@ -99,6 +101,11 @@ run_harness fuzz_onnx "$onnx_corpus" -max_len=65536
 engine_corpus="$build/corpus_engine"
 mkdir -p "$engine_corpus"
 cp "$root"/tests/fuzz/seeds_onnx/*.onnx "$root"/tests/fuzz/seeds_engine/*.onnx "$engine_corpus/"
+# ... and the per-op test models of the native build (tests/models), when built.
+if [ -x "$root/build/native/iciia_make_test_models" ]; then
+  "$root/build/native/iciia_make_test_models" "$build/test_models" >/dev/null
+  for f in "$build"/test_models/*.onnx; do cp "$f" "$engine_corpus/model_$(basename "$f")"; done
+fi
 for f in "$root"/tests/fuzz/crash_*.onnx; do
   if [ -e "$f" ]; then cp "$f" "$engine_corpus/"; fi
 done

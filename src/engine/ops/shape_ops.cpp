@@ -2,6 +2,7 @@
 // exporters emit (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) fold to
 // constants here once the input shape is known.
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 
@@ -321,7 +322,10 @@ SliceGeometry slice_geometry(const Graph& graph, const Node& node) {
     }
     geo.begin[ax] = b;
     geo.step[ax] = st;
-    const int64_t span = st > 0 ? e - b : b - e, mag = st > 0 ? st : -st;
+    // Any |step| >= n takes one element; clamping keeps the arithmetic in range
+    // for steps up to INT64_MIN / INT64_MAX.
+    const int64_t span = st > 0 ? e - b : b - e;
+    const int64_t mag = std::min<int64_t>(st > 0 ? st : (st == INT64_MIN ? INT64_MAX : -st), std::max<int64_t>(n, 1));
     geo.dims[ax] = span <= 0 || n == 0 ? 0 : (span + mag - 1) / mag;
   }
   return geo;

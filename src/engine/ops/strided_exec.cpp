@@ -90,7 +90,9 @@ std::unique_ptr<Step> make_slice_step(const StepArgs& a) {
   std::vector<int64_t> src(xs.size());
   for (size_t d = 0; d < xs.size(); ++d) {
     base += geo.begin[d] * xs[d];
-    src[d] = xs[d] * geo.step[d];
+    // A step only matters where it is taken: with one element along d it can
+    // be any int64 (a fuzzer's 7e18), and multiplying it would overflow.
+    src[d] = y.dims[d] > 1 ? xs[d] * geo.step[d] : 0;
   }
   auto step = new_step("slice");
   step->add({false, a.slot(a.input(0)).offset + base, a.slot(a.output).offset,
