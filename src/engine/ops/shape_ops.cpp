@@ -380,7 +380,9 @@ std::vector<int64_t> split_sizes(const Graph& graph, const Node& node, int axis)
   if (sizes.size() != parts) fail("split sizes do not match the number of outputs");
   int64_t sum = 0;
   for (int64_t s : sizes) {
-    if (s < 0) fail("negative split size " + std::to_string(s));
+    // Each part fits in the axis, so the running sum cannot overflow.
+    if (s < 0 || s > x.dims[axis])
+      fail("split size " + std::to_string(s) + " outside [0, " + std::to_string(x.dims[axis]) + "]");
     sum += s;
   }
   if (sum != x.dims[axis])
