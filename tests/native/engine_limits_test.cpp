@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "onnx/onnx_writer.h"
+#include "test_support.h"
 #include "util/error.h"
 
 namespace iciia::engine {
@@ -21,17 +22,7 @@ namespace {
 namespace ob = onnx_build;
 using DT = OnnxDataType;
 
-// Runs f, which must throw iciia::Error with `code` and a message containing each of `parts`.
-void expect_error(const std::function<void()>& f, ErrorCode code, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected " << error_code_name(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(error_code_name(e.code())), error_code_name(code)) << e.what();
-    for (const auto& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message lacks \"" << part << "\": " << e.what();
-  }
-}
+using test::expect_error;
 
 std::vector<uint8_t> bytes_of(const OnnxGraph& g, int64_t opset = 13, bool check = true) {
   OnnxWriteOptions w;

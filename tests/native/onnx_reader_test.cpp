@@ -24,19 +24,7 @@ using DT = OnnxDataType;
 
 // ---- helpers ----
 
-// Runs f, which must throw iciia::Error with `code` and a message containing every one of `parts`.
-void expect_error(const std::function<void()>& f, ErrorCode code, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected " << error_code_name(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(error_code_name(e.code()), std::string(error_code_name(code))) << e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message lacks \"" << part << "\": " << e.what();
-    }
-  }
-}
+using test::expect_error;
 
 void expect_parse_error(const std::vector<uint8_t>& bytes, ErrorCode code, std::initializer_list<std::string> parts,
                         const OnnxLimits& limits = {}) {

@@ -34,6 +34,17 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
   return v;
 }
 
+void expect_error(const std::function<void()>& f, ErrorCode code, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected " << error_code_name(code);
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(error_code_name(e.code())), error_code_name(code)) << e.what();
+    for (const auto& part : parts)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message lacks \"" << part << "\": " << e.what();
+  }
+}
+
 std::string temp_dir() {
   namespace fs = std::filesystem;
   auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
