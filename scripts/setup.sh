@@ -9,7 +9,9 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev             # tests, benchmarks
   emscripten                                # WebAssembly build
   nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
-  chromium                                  # in-browser benchmark (tests/bench/backbone.mjs --browser)
+  chromium                                  # browser tests and benchmarks (playwright-core drives it)
+  libtorch-dev zlib1g-dev                   # iciia train-backbone / train / eval (optional at build time)
+  dataset-fashion-mnist                     # the data the bundled model is trained and evaluated on
 )
 
 missing=()
