@@ -11,5 +11,8 @@ using Run = std::function<int()>;
 
 Run add_forward(CLI::App& app);
 Run add_infer(CLI::App& app);
+// Training (need libtorch; without it they say so and exit 2).
+Run add_train(CLI::App& app);
+Run add_eval(CLI::App& app);
 
 }  // namespace iciia::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   };
   add(&iciia::cli::add_forward);
   add(&iciia::cli::add_infer);
+  add(&iciia::cli::add_train);
+  add(&iciia::cli::add_eval);
   CLI11_PARSE(app, argc, argv);
   try {
     for (auto& [sub, run] : commands)

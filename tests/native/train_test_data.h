@@ -13,16 +13,18 @@ namespace iciia::test {
 // `classes` classes on a ring: an image of class c has angle 2*pi*c/classes
 // plus Gaussian noise of `angle_noise` (in units of the gap between
 // neighbours), so each class overlaps its two neighbours. The features are
-// the point (cos, sin) mapped into `dim` dimensions by a fixed random matrix,
-// plus small isotropic noise; the "backbone" logits are the best a context-free
+// the point (cos, sin) mapped into `dim` dimensions by a random matrix that
+// depends only on `dim` (one "backbone" for every seed, so train and test
+// sets of different seeds match), plus small isotropic noise; the "backbone" logits are the best a context-free
 // classifier can do from the angle (kappa * cos of the angle difference).
 // Knowing a client's classes resolves most overlaps: a k = 2 client rarely
 // holds two neighbours.
 inline train::FeatureSet ring_features(int classes, int per_class, int dim, double angle_noise, uint32_t seed) {
-  std::mt19937 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
+  std::mt19937 backbone(static_cast<uint32_t>(dim));
   std::vector<double> map(static_cast<size_t>(dim) * 2);
-  for (auto& v : map) v = normal(rng);
+  for (auto& v : map) v = normal(backbone);
+  std::mt19937 rng(seed);
   train::FeatureSet s;
   s.count = static_cast<int64_t>(classes) * per_class;
   s.dim = dim;

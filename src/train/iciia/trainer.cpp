@@ -52,6 +52,7 @@ TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, cons
   const int64_t steps = train_steps(o, set.count);
   const auto start = std::chrono::steady_clock::now();
 
+  if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
   TrainResult result{IciiaNet(config, o.attention)};
   const torch::Tensor X = torch::from_blob(const_cast<float*>(set.features.data()), {set.count, set.dim}, torch::kFloat32);

@@ -17,9 +17,8 @@
 
 #include "iciia/config.h"
 #include "train/features_file.h"
-#include "train/iciia/attention.h"
-#include "train/iciia/clients.h"
 #include "train/iciia/iciia_net.h"
+#include "train/iciia/options.h"
 
 namespace iciia::train {
 
@@ -31,23 +30,6 @@ namespace iciia::train {
 // Throws kInvalidArgument for another preset letter.
 int preset_partitions(char preset, int dim);
 
-struct TrainOptions {
-  char preset = 'B';
-  Attention attention = Attention::kFull;
-  int layers = 1, heads = 4;
-  int partitions = 0;  // 0: the preset's
-  bool shuffle = true;
-  ClientSpec clients;   // default: k uniform in [2, 3]
-  int seq_len = 65;     // the longest sequence: a target and up to 64 history images
-  int64_t steps = 0;    // 0: from epochs
-  double epochs = 1.0;  // passes over the images, counted as steps * batch * seq_len
-  int batch = 32;
-  double lr = 2e-3;     // peak; linear warm-up over 5% of the steps, then cosine to 0
-  double weight_decay = 0.01;
-  double dropout = 0.1;
-  uint64_t seed = 1;
-  std::string label = "train";  // progress bar label; empty: no progress bar
-};
 
 // The module's hyper-parameters for `options` on features of `dim` x `classes`.
 IciiaConfig train_config(const TrainOptions& options, int dim, int classes);
@@ -62,7 +44,8 @@ struct TrainResult {
 };
 
 // Deterministic for a seed and a thread count (torch's intra-op reductions
-// split by thread). `set_name` names `set` in errors.
+// split by thread); sets torch's thread count to options.threads when > 0.
+// `set_name` names `set` in errors.
 TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& options);
 
 }  // namespace iciia::train
