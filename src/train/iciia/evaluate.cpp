@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "iciia/session.h"
 #include "util/error.h"
 
 namespace iciia::train {
@@ -18,10 +20,6 @@ uint64_t stream_seed(uint64_t seed, const std::string& name) {
   for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
   return seed ^ h;
 }
-
-// Rows (sequence positions) per forward pass while evaluating: bounds memory
-// (the attention scores of a batch are rows * sequence length floats).
-constexpr int64_t kRowsPerBatch = 1 << 15;
 
 }  // namespace
 
@@ -61,37 +59,46 @@ double backbone_accuracy(const FeatureSet& test, const Episodes& e, bool restric
   return static_cast<double>(correct) / static_cast<double>(e.count);
 }
 
-std::vector<double> iciia_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& e,
-                                   const std::vector<int>& ns) {
-  torch::NoGradGuard no_grad;
-  const int64_t d = test.dim, stride = e.n_max + 1;
-  const torch::Tensor X = torch::from_blob(const_cast<float*>(test.features.data()), {test.count, d}, torch::kFloat32);
-  std::vector<double> out;
-  for (int n : ns) {
+std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& e,
+                                     const std::vector<int>& ns) {
+  for (int n : ns)
     if (n < 0 || n > e.n_max)
       throw Error(ErrorCode::kInvalidArgument, "history length " + std::to_string(n) + " outside the episodes' [0, " +
                                                    std::to_string(e.n_max) + "]");
-    const int64_t batch = std::max<int64_t>(1, kRowsPerBatch / (n + 1));
-    int64_t correct = 0;
-    for (int64_t first = 0; first < e.count; first += batch) {
-      const int64_t b = std::min(batch, e.count - first);
-      std::vector<int64_t> index;
-      index.reserve(static_cast<size_t>(b * (n + 1)));
-      std::vector<int64_t> labels;
-      for (int64_t i = first; i < first + b; ++i) {
-        const int64_t* ep = e.images.data() + i * stride;
-        index.insert(index.end(), ep, ep + n);
-        index.push_back(ep[e.n_max]);
-        labels.push_back(test.labels[static_cast<size_t>(ep[e.n_max])]);
+  const int64_t d = test.dim;
+  std::vector<int64_t> correct(ns.size(), 0);
+  auto feature = [&](int64_t image) { return std::span<const float>(test.features.data() + image * d, static_cast<size_t>(d)); };
+  IciiaSession session(std::move(model), SessionOptions{std::max(1, e.n_max)});
+  for (int64_t i = 0; i < e.count; ++i) {
+    const int64_t* ep = e.images.data() + i * (e.n_max + 1);
+    const int32_t label = test.labels[static_cast<size_t>(ep[e.n_max])];
+    session.clear();
+    for (int n = 0; n <= e.n_max; ++n) {
+      for (size_t j = 0; j < ns.size(); ++j) {
+        if (ns[j] != n) continue;
+        const std::vector<float> logits = session.query(feature(ep[e.n_max])).logits;
+        correct[j] += std::max_element(logits.begin(), logits.end()) - logits.begin() == label;
       }
-      const torch::Tensor idx = torch::from_blob(index.data(), {static_cast<int64_t>(index.size())}, torch::kInt64);
-      const torch::Tensor logits = net.forward(X.index_select(0, idx).view({b, n + 1, d})).select(1, n);
-      const torch::Tensor y = torch::from_blob(labels.data(), {b}, torch::kInt64);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      if (n < e.n_max) session.append(feature(ep[n]));
     }
-    out.push_back(static_cast<double>(correct) / static_cast<double>(e.count));
   }
+  std::vector<double> out;
+  for (int64_t c : correct) out.push_back(static_cast<double>(c) / static_cast<double>(e.count));
   return out;
+}
+
+double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& e) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> targets, labels;
+  for (int64_t i = 0; i < e.count; ++i) {
+    targets.push_back(e.images[static_cast<size_t>(i * (e.n_max + 1) + e.n_max)]);
+    labels.push_back(test.labels[static_cast<size_t>(targets.back())]);
+  }
+  const torch::Tensor X = torch::from_blob(const_cast<float*>(test.features.data()), {test.count, test.dim}, torch::kFloat32);
+  const torch::Tensor idx = torch::from_blob(targets.data(), {e.count}, torch::kInt64);
+  const torch::Tensor logits = net.forward(X.index_select(0, idx).view({e.count, 1, test.dim})).select(1, 0);
+  const torch::Tensor y = torch::from_blob(labels.data(), {e.count}, torch::kInt64);
+  return static_cast<double>(logits.argmax(1).eq(y).sum().item<int64_t>()) / static_cast<double>(e.count);
 }
 
 const std::vector<Method>& eval_methods() {
@@ -170,16 +177,16 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   }
   result.backbone_test_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, test.count));
 
-  std::map<std::string, IciiaNet> loaded;
+  std::map<std::string, std::shared_ptr<const IciiaModel>> loaded;
   for (const auto& [name, path] : o.weights) {
-    IciiaNet net = IciiaNet::load(path);
-    if (net.config().dim != test.dim || net.config().num_classes != test.num_classes)
-      throw Error(ErrorCode::kInvalidArgument, "eval: " + path + " takes " + std::to_string(net.config().dim) +
-                                                   "-wide features and has " +
-                                                   std::to_string(net.config().num_classes) + " classes, but " +
-                                                   test_name + " has " + std::to_string(test.dim) + " and " +
-                                                   std::to_string(test.num_classes));
-    loaded.emplace(name, std::move(net));
+    auto model = IciiaModel::load_file(path);
+    const IciiaConfig& c = model->config();
+    if (c.dim != test.dim || c.num_classes != test.num_classes)
+      throw Error(ErrorCode::kInvalidArgument, "eval: " + path + " takes " + std::to_string(c.dim) +
+                                                   "-wide features and has " + std::to_string(c.num_classes) +
+                                                   " classes, but " + test_name + " has " + std::to_string(test.dim) +
+                                                   " and " + std::to_string(test.num_classes));
+    loaded.emplace(name, std::move(model));
   }
 
   for (const auto& spec : clients) {
@@ -191,8 +198,9 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   }
 
   for (uint64_t seed : o.seeds) {
-    // Modules of this seed: trained unless given.
-    std::map<std::string, IciiaNet> nets;
+    // Modules of this seed: trained unless given; all but ff run in the runtime.
+    std::map<std::string, std::shared_ptr<const IciiaModel>> models = loaded;
+    std::optional<IciiaNet> ff;
     std::map<std::string, double> seconds;
     for (const auto& m : eval_methods()) {
       if (!m.trained() || skipped(m.name) || loaded.count(m.name)) continue;
@@ -206,7 +214,10 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
       t.label = o.verbose ? m.name + " seed " + std::to_string(seed) : "";
       TrainResult r = train_iciia(*train, train_name, t);
       seconds[m.name] = r.seconds;
-      nets.emplace(m.name, std::move(r.net));
+      if (m.attention == Attention::kFf)
+        ff.emplace(std::move(r.net));
+      else
+        models[m.name] = IciiaModel::from_tensors(r.net.config(), r.net.named_tensors());
     }
     for (auto& cr : result.per_clients) {
       const ClientSpec& spec = clients[static_cast<size_t>(&cr - result.per_clients.data())];
@@ -216,11 +227,10 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
         if (mr.method == "backbone" || mr.method == "oracle") {
           acc.assign(o.ns.size(), backbone_accuracy(test, e, mr.method == "oracle"));
         } else {
-          const IciiaNet& net = loaded.count(mr.method) ? loaded.at(mr.method) : nets.at(mr.method);
-          if (net.attention() == Attention::kFf)  // the history cannot change its answer
-            acc.assign(o.ns.size(), iciia_accuracy(net, test, e, {0})[0]);
+          if (mr.method == "ff")
+            acc.assign(o.ns.size(), ff_accuracy(*ff, test, e));
           else
-            acc = iciia_accuracy(net, test, e, o.ns);
+            acc = runtime_accuracy(models.at(mr.method), test, e, o.ns);
           if (seconds.count(mr.method)) mr.train_seconds.push_back(seconds.at(mr.method));
         }
         mr.accuracy.push_back(std::move(acc));

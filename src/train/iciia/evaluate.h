@@ -12,9 +12,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "iciia/model.h"
 #include "train/features_file.h"
 #include "train/iciia/clients.h"
 #include "train/iciia/iciia_net.h"
@@ -38,9 +40,15 @@ Episodes draw_episodes(const FeatureSet& test, const std::string& test_name, con
 // client's classes only (an oracle that is told the classes — a ceiling for
 // what history can teach, not a method).
 double backbone_accuracy(const FeatureSet& test, const Episodes& episodes, bool restricted);
-// `net` on [history of n, target] for each n in `ns`.
-std::vector<double> iciia_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& episodes,
-                                   const std::vector<int>& ns);
+// ICIIA as the browser runs it: the runtime model (SIMD kernels) with one
+// session per episode, the history appended image by image and the target
+// queried at each n in `ns` (cached k/v where the mode allows; the tests
+// check the runtime against the torch module).
+std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& episodes,
+                                     const std::vector<int>& ns);
+// The attention-free ablation (torch: the runtime has no such mode) on the
+// targets; the history cannot change its answer.
+double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& episodes);
 
 // A row of the evaluation: the backbone, the oracle, or a trained module.
 struct Method {
