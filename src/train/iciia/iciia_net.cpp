@@ -13,6 +13,15 @@ namespace {
 constexpr int kTensorsPerLayer = 12;
 namespace F = torch::nn::functional;
 
+// y = x W^T + b on the last axis. Debian's libtorch does dense matmuls in the
+// reference BLAS; oneDNN's linear (with autograd) is 10-16x faster on it.
+torch::Tensor dense_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  if (!torch::hasMKLDNN()) return torch::linear(x, w, b);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  return torch::mkldnn_linear(x.reshape({-1, x.size(-1)}).to_mkldnn(), w, b).to_dense().reshape(shape);
+}
+
 }  // namespace
 
 IciiaNet::IciiaNet(const IciiaConfig& config, Attention attention) : config_(config), attention_(attention) {
@@ -83,7 +92,7 @@ torch::Tensor IciiaNet::embed(const torch::Tensor& x) const {
 // nn.Linear (shuffle is the identity then).
 torch::Tensor IciiaNet::plinear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
   const int64_t g = config_.num_partitions, mo = w.size(-2), mi = w.size(-1);
-  if (g == 1) return torch::linear(x, w, b);
+  if (g == 1) return dense_linear(x, w, b);
   std::vector<int64_t> out_shape = x.sizes().vec();
   out_shape.back() = g * mo;
   const torch::Tensor xs = x.reshape({-1, g, mi}).transpose(0, 1);      // [g, N, mi]
@@ -120,7 +129,7 @@ torch::Tensor IciiaNet::forward(const torch::Tensor& x, double dropout) const {
     const torch::Tensor ff = plinear(drop(torch::relu(plinear(h, p[4], p[5]))), p[6], p[7]);
     h = torch::layer_norm(h + drop(ff), {D}, p[10], p[11], IciiaModel::kLayerNormEps);
   }
-  return torch::linear(torch::relu(h), params_[params_.size() - 2], params_.back());
+  return dense_linear(torch::relu(h), params_[params_.size() - 2], params_.back());
 }
 
 void IciiaNet::save(const std::string& path) const {

@@ -69,7 +69,9 @@ TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, cons
                                     : o.lr * 0.5 * (1 + std::cos(M_PI * static_cast<double>(step - warmup) / (steps - warmup)));
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
-    const int S = o.attention == Attention::kFull ? 1 + static_cast<int>(uniform_index(rng, o.seq_len)) : o.seq_len;
+    // Causal trains every prefix of one full-length sequence; full (and ff,
+    // whose positions are independent, at full's cost) a random length.
+    const int S = o.attention == Attention::kCausal ? o.seq_len : 1 + static_cast<int>(uniform_index(rng, o.seq_len));
     std::vector<int64_t> index(static_cast<size_t>(o.batch) * o.seq_len);
     for (int b = 0; b < o.batch; ++b) sampler.sample(rng, classes, index.data() + static_cast<size_t>(b) * o.seq_len);
     const torch::Tensor idx =

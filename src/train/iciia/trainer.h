@@ -9,7 +9,8 @@
 // step so every history length 0..seq_len-1 is trained. With `causal`
 // attention position i is a target with a history of i images, so one
 // sequence of seq_len trains every history length at once. `ff` ignores the
-// history, so it is an ordinary classifier head trained on the same images.
+// history, so it is an ordinary classifier head trained on the same images
+// (drawn as for `full`).
 #pragma once
 
 #include <cstdint>
