@@ -1,7 +1,6 @@
 // iciia train-backbone --data fashion-mnist|mnist --out backbone.onnx [--seed N] [--epochs N] ...
-#include <cstdio>
-
 #include "cli/commands.h"
+#include "cli/train_args.h"
 #include "train/backbone/train_backbone.h"
 
 namespace iciia::cli {
