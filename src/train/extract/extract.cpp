@@ -17,7 +17,10 @@ namespace {
 
 constexpr uint64_t kMaxModelBytes = 512ull << 20;
 
-}  // namespace
+struct ResolvedBackbone {
+  std::string path;
+  BackboneInfo info;
+};
 
 ResolvedBackbone resolve_backbone(const ExtractOptions& options) {
   ResolvedBackbone r;
@@ -39,6 +42,8 @@ ResolvedBackbone resolve_backbone(const ExtractOptions& options) {
                                              "iciia train-backbone): pass --bundle or --preprocess");
   return r;
 }
+
+}  // namespace
 
 FeatureSet extract_features(const ExtractOptions& options) {
   const ResolvedBackbone backbone = resolve_backbone(options);

@@ -20,17 +20,11 @@ struct ExtractOptions {
   data::DataPaths paths;
 };
 
-// What extract uses: the model file, and its tensor names, preprocessing and
-// labels from (in order of precedence) the options, the bundle, the model's
-// metadata. kInvalidArgument when no preprocessing is known.
-struct ResolvedBackbone {
-  std::string path;
-  BackboneInfo info;
-};
-ResolvedBackbone resolve_backbone(const ExtractOptions& options);
-
-// Prints a progress bar and the backbone's accuracy on the set. Throws when
-// the data set's classes do not match the backbone's logits.
+// The backbone's tensor names, preprocessing and labels come from (in order
+// of precedence) the options, the bundle, the model's own metadata;
+// kInvalidArgument when no preprocessing is known, or when the data set's
+// classes do not match the backbone's logits. Prints a progress bar and the
+// backbone's accuracy on the set.
 FeatureSet extract_features(const ExtractOptions& options);
 
 }  // namespace iciia::train
