@@ -70,7 +70,6 @@ torch::Tensor augment(const torch::Tensor& x, float background, int shift, bool 
   return out;
 }
 
-
 double torch_accuracy(Cnn& model, const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   model->eval();
