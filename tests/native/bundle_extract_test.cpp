@@ -226,6 +226,10 @@ TEST(Bundle, RefusesPiecesThatDoNotFit) {
   o.labels = dir + "/two.txt";
   test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"labels 2"});
   o.labels.clear();
+  o.samples = 3;
+  o.data = "images:" + dir + "/no-such-folder";
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kIo, {"no-such-folder"});
+  o.samples = 0;
   o.backbone = write_backbone(dir, /*metadata=*/false);
   test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"plain.onnx", "no preprocessing"});
   EXPECT_FALSE(fs::exists(o.out)) << "nothing is written before the pieces are checked";

@@ -131,6 +131,13 @@ Manifest write_bundle(const BundleOptions& opt) {
     mismatch("class counts disagree: backbone '" + m.backbone.logits + "' " + std::to_string(c) + ", ICIIA " +
              std::to_string(config.num_classes) + ", labels " + std::to_string(m.labels.size()));
 
+  data::Dataset set;  // of the samples, read before anything is written
+  if (opt.samples > 0) {
+    set = data::load_dataset(opt.data, opt.paths, m.labels);
+    if (set.class_names != m.labels)
+      mismatch("the classes of '" + opt.data + "' are not the bundle's labels, so sample labels would be wrong");
+  }
+
   const fs::path out(opt.out);
   fs::create_directories(out);
   write_bytes(out / m.backbone_file, backbone);
@@ -142,9 +149,6 @@ Manifest write_bundle(const BundleOptions& opt) {
   write_text(out / "labels.txt", labels_txt);
 
   if (opt.samples > 0) {
-    const data::Dataset set = data::load_dataset(opt.data, opt.paths, m.labels);
-    if (set.class_names != m.labels)
-      mismatch("the classes of '" + opt.data + "' are not the bundle's labels, so sample labels would be wrong");
     fs::create_directories(out / "samples");
     std::string index = "[\n";
     const std::vector<size_t> picked =
