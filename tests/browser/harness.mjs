@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DEMO_CSP, startServer } from '../../scripts/server.mjs';
+import { DEMO_CSP, DEMO_PATH, startServer } from '../../scripts/server.mjs';
 
 export const DEFAULT_CHROMIUM = process.env.ICIIA_CHROMIUM || '/usr/bin/chromium';
 
@@ -169,6 +169,8 @@ export async function openBrowser({
     return {
       origin,
       context,
+      /** Stops serving (e.g. to check that a page works offline); close() still cleans up. */
+      stopServer: () => srv.close(),
       requests,
       errors,
       /** Requests off the allow-list so far (blocked, but a failure). */
@@ -190,4 +192,22 @@ export async function openBrowser({
     await cleanup();
     throw e;
   }
+}
+
+/**
+ * Opens the demo (scripts/server.mjs's DEMO_PATH, plus `query`) in `page` (by
+ * default a new one), or reloads `page`, and waits for window.iciiaDemo.ready;
+ * returns its info and the page's HTTP response.
+ */
+export async function openDemo(browser, { query = '', page = null, reload = false } = {}) {
+  page ??= await browser.newPage();
+  const options = { waitUntil: 'load', timeout: 60_000 };
+  const response = reload ? await page.reload(options) : await page.goto(`${browser.origin}${DEMO_PATH}${query}`, options);
+  try {
+    await page.waitForFunction(() => window.iciiaDemo, null, { timeout: 60_000 });
+  } catch {
+    throw new Error(`the demo did not start (window.iciiaDemo missing); page errors:\n${browser.errors.join('\n')}`);
+  }
+  const info = await page.evaluate(() => window.iciiaDemo.ready);
+  return { page, response, info };
 }
