@@ -82,17 +82,21 @@ export function addTree(routes, dir, filter = () => true) {
 }
 
 /**
- * What the demo needs and nothing else: the page, the package (web/dist's
- * modules, web/wasm's glue and binary) and the model bundles.
- * Throws, saying what to run, when the package is not built.
+ * The built package: web/dist's modules, web/wasm's glue and binary. Throws,
+ * saying what to run, when it is not built.
  */
-export function demoRoutes() {
+export function addPackageRoutes(routes) {
   for (const f of ['web/dist/index.js', 'web/wasm/iciia_core.mjs', 'web/wasm/iciia_core.wasm'])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run scripts/build.sh`);
-  const routes = new Map();
-  addTree(routes, join(ROOT, 'examples/demo'));
   addTree(routes, join(ROOT, 'web/dist'), (n) => n.endsWith('.js'));
   addTree(routes, join(ROOT, 'web/wasm'), (n) => n === 'iciia_core.mjs' || n === 'iciia_core.wasm');
+  return routes;
+}
+
+/** What the demo needs and nothing else: the page, the package and the model bundles. */
+export function demoRoutes() {
+  const routes = addPackageRoutes(new Map());
+  addTree(routes, join(ROOT, 'examples/demo'));
   addTree(routes, join(ROOT, 'models'));
   return routes;
 }

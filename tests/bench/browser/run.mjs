@@ -13,16 +13,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 
-import { addTree, ROOT, urlPath } from '../../../scripts/server.mjs';
+import { addPackageRoutes, ROOT, urlPath } from '../../../scripts/server.mjs';
 import { DEFAULT_CHROMIUM, openBrowser } from '../../browser/harness.mjs';
+import { ORT_DIST } from './ort_web.mjs';
 
 export { DEFAULT_CHROMIUM };
 const ORT_PROJECT = join(ROOT, 'tests/ort');
 const PAGE = '/tests/bench/browser/page.html';
-const ORT_DIST = '/onnxruntime-web/dist/'; // as in page.mjs
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
-function ortDistDir() {
+/**
+ * Adds onnxruntime-web's wasm build (ESM entry, glue, binary; from tests/ort)
+ * to `routes` under ORT_DIST; returns its version.
+ */
+export function addOrtRoutes(routes) {
   const require = createRequire(join(ORT_PROJECT, 'package.json'));
   let dir;
   try {
@@ -30,34 +34,30 @@ function ortDistDir() {
   } catch (e) {
     throw new Error(`onnxruntime-web is not installed in tests/ort (run scripts/setup.sh, or \`npm ci\` there): ${e.message}`);
   }
-  const version = JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')).version;
-  return { dir, version };
+  for (const f of ORT_FILES) {
+    if (!existsSync(join(dir, f))) throw new Error(`missing ${join(dir, f)}`);
+    routes.set(`${ORT_DIST}${f}`, { file: join(dir, f) });
+  }
+  return JSON.parse(readFileSync(join(dir, '..', 'package.json'), 'utf8')).version;
 }
 
 /**
  * The allow-list: URL path → { file } or { bytes }. The page, its modules,
- * web/dist/*.js, web/wasm's glue and binary, onnxruntime-web's wasm build
- * (ESM entry, glue, binary), the models and the input.
+ * the package, onnxruntime-web's wasm build, the models and the input.
  */
 function allowList(models, input) {
   const files = new Map();
-  const add = (path, file) => {
-    if (!existsSync(file)) throw new Error(`missing ${file}`);
-    files.set(path, { file });
-  };
-  for (const f of ['tests/bench/browser/page.html', 'tests/bench/browser/page.mjs', 'tests/bench/browser/measure.mjs', 'tests/bench/clock.mjs'])
-    add(urlPath(join(ROOT, f)), join(ROOT, f));
-  if (!existsSync(join(ROOT, 'web/dist/index.js'))) throw new Error('web/dist/index.js missing: run scripts/build.sh');
-  addTree(files, join(ROOT, 'web/dist'), (n) => n.endsWith('.js'));
-  for (const f of ['iciia_core.mjs', 'iciia_core.wasm']) {
-    if (!existsSync(join(ROOT, 'web/wasm', f))) throw new Error(`web/wasm/${f} missing: run scripts/build.sh`);
-    add(`/web/wasm/${f}`, join(ROOT, 'web/wasm', f));
-  }
-  const ort = ortDistDir();
-  for (const f of ORT_FILES) add(`${ORT_DIST}${f}`, join(ort.dir, f));
-  models.forEach((m, i) => add(`/models/${i}/${encodeURIComponent(basename(m))}`, m));
+  for (const f of ['tests/bench/browser/page.html', 'tests/bench/browser/page.mjs', 'tests/bench/browser/measure.mjs',
+    'tests/bench/browser/ort_web.mjs', 'tests/bench/clock.mjs'])
+    files.set(urlPath(join(ROOT, f)), { file: join(ROOT, f) });
+  addPackageRoutes(files);
+  const ortVersion = addOrtRoutes(files);
+  models.forEach((m, i) => {
+    if (!existsSync(m)) throw new Error(`missing ${m}`);
+    files.set(`/models/${i}/${encodeURIComponent(basename(m))}`, { file: m });
+  });
   files.set('/input.f32', { bytes: new Uint8Array(input.buffer, input.byteOffset, input.byteLength) });
-  return { files, ortVersion: ort.version };
+  return { files, ortVersion };
 }
 
 /**
