@@ -158,7 +158,10 @@ export class Recognizer {
       export: () => this.#run('history.export', (h) => call<Uint8Array>((cb) => h.exportHistory(cb))),
       import: (data: Uint8Array | ArrayBuffer | Blob) => {
         const bytes = Recognizer.#importBytes(data);
-        return this.#run('history.import', async (h) => call<number>(async (cb) => h.importHistory(await bytes, cb)));
+        return this.#run('history.import', async (h) => {
+          const data = await bytes;
+          return call<number>((cb) => h.importHistory(data, cb));
+        });
       },
     });
   }
