@@ -4,6 +4,8 @@
 // small wrappers that own their C++ state; JavaScript frees them with
 // .delete() (the web package's dispose()).
 #include <emscripten/bind.h>
+#include <emscripten/heap.h>
+#include <malloc.h>
 #include <emscripten/val.h>
 
 #include <memory>
@@ -191,6 +193,16 @@ class Backbone {
 
 std::string simd_isa() { return ICIIA_VEC_ISA; }
 
+// {heapBytes, usedBytes}: the wasm memory and what malloc has handed out of
+// it — what a leak test watches (the memory itself never shrinks).
+val heap_stats() {
+  const struct mallinfo info = mallinfo();
+  val o = val::object();
+  o.set("heapBytes", static_cast<double>(emscripten_get_heap_size()));
+  o.set("usedBytes", static_cast<double>(info.uordblks));
+  return o;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(iciia_core) {
@@ -216,4 +228,5 @@ EMSCRIPTEN_BINDINGS(iciia_core) {
       .function("runProfiled", &Backbone::run_profiled);
   emscripten::function("readSafetensors", &read_safetensors);
   emscripten::function("simdIsa", &simd_isa);
+  emscripten::function("heapStats", &heap_stats);
 }

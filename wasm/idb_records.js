@@ -127,13 +127,31 @@ mergeInto(LibraryManager.library, {
         setResult(out);
       };
       if (!pending) { finish(); return; }
+      var asValue = function(v) {
+        // Stored as Uint8Array; anything else is not ours and reads as corrupt bytes.
+        return v === undefined ? null : v instanceof Uint8Array ? v
+             : v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(0);
+      };
+      if (seqs.length > 8) {
+        // Many keys (a start-up load): two range requests instead of one
+        // request per key; keys and values come back in the same order.
+        var lo = Math.min.apply(null, seqs), hi = Math.max.apply(null, seqs);
+        var range = IDBKeyRange.bound([id, lo], [id, hi]);
+        var keysRequest = store.getAllKeys(range);
+        var valuesRequest = store.getAll(range);
+        valuesRequest.onsuccess = function() {
+          var bySeq = new Map();
+          var keys = keysRequest.result, all = valuesRequest.result;
+          for (var k = 0; k < keys.length; ++k) bySeq.set(keys[k][1], all[k]);
+          for (var j = 0; j < seqs.length; ++j) values[j] = asValue(bySeq.get(seqs[j]));
+          finish();
+        };
+        return;
+      }
       seqs.forEach(function(seq, i) {
         var request = store.get([id, seq]);
         request.onsuccess = function() {
-          var v = request.result;
-          // Stored as Uint8Array; anything else is not ours and reads as corrupt bytes.
-          values[i] = v === undefined ? null : v instanceof Uint8Array ? v
-                    : v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(0);
+          values[i] = asValue(request.result);
           if (--pending === 0) finish();
         };
       });

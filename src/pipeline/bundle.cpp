@@ -41,7 +41,8 @@ double number(const Json& v, const std::string& field) {
 
 int positive_int(const Json& v, const std::string& field, int max) {
   if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > max)
-    bad(field, "expected an integer in [1, " + std::to_string(max) + "], got " + v.dump());
+    bad(field, "expected an integer in [1, " + std::to_string(max) + "], got " +
+                   v.dump(-1, ' ', false, Json::error_handler_t::replace));
   return v.get<int>();
 }
 
@@ -73,7 +74,9 @@ std::vector<float> per_channel(const Json& pre, const char* key, int channels) {
 
 }  // namespace
 
-BundleManifest parse_manifest(std::string_view text) {
+namespace {
+
+BundleManifest parse_manifest_checked(std::string_view text) {
   if (text.size() > kMaxManifestBytes)
     throw Error(ErrorCode::kLimit, "bundle manifest: " + std::to_string(text.size()) + " bytes, more than the " +
                                        std::to_string(kMaxManifestBytes) + " accepted");
@@ -130,6 +133,18 @@ BundleManifest parse_manifest(std::string_view text) {
   return m;
 }
 
+}  // namespace
+
+BundleManifest parse_manifest(std::string_view text) {
+  try {
+    return parse_manifest_checked(text);
+  } catch (const Json::exception& e) {
+    // A type or range surprise inside the JSON library (a number too large
+    // for its type, say): still a malformed manifest, not a crash.
+    throw Error(ErrorCode::kFormat, std::string("bundle manifest: ") + e.what());
+  }
+}
+
 std::string manifest_to_json(const BundleManifest& m) {
   nlohmann::ordered_json j;
   j["format"] = kBundleFormat;
@@ -149,7 +164,7 @@ std::string manifest_to_json(const BundleManifest& m) {
   j["labels"] = m.labels;
   j["history"] = {{"capacity", m.history_capacity}};
   if (!m.samples.empty()) j["samples"] = m.samples;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 Fingerprint verify_bundle(const BundleManifest& m, std::span<const uint8_t> backbone, std::span<const uint8_t> iciia) {

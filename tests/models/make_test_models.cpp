@@ -4,7 +4,7 @@
 // model's name, file, opset and the input dims to run it with.
 //   iciia_make_test_models --benchmark OUT_DIR
 // writes the full-size benchmark models instead (benchmark_models.h: resnet18.onnx).
-//   iciia_make_test_models --bundle OUT_DIR [SEED]
+//   iciia_make_test_models --bundle OUT_DIR [SEED] [--dim D] [--partitions G] [--capacity N] [--heads H]
 // writes the recognizer's small test bundle (test_bundle.h); another seed is
 // another model, with another fingerprint.
 #include <cstdio>
@@ -35,10 +35,18 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if ((argc == 3 || argc == 4) && std::string(argv[1]) == "--bundle") {
+  if (argc >= 3 && std::string(argv[1]) == "--bundle") {
     try {
       iciia::test_models::TestBundleOptions o;
-      if (argc == 4) o.seed = static_cast<uint32_t>(std::stoul(argv[3]));
+      for (int i = 3; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&] { return i + 1 < argc ? std::stoi(argv[++i]) : throw std::invalid_argument(a + " needs a value"); };
+        if (a == "--dim") o.dim = next();
+        else if (a == "--partitions") o.partitions = next();
+        else if (a == "--capacity") o.capacity = next();
+        else if (a == "--heads") o.heads = next();
+        else o.seed = static_cast<uint32_t>(std::stoul(a));
+      }
       iciia::test_models::write_test_bundle(argv[2], o);
       std::printf("wrote test bundle (seed %u) to %s\n", o.seed, argv[2]);
       return 0;

@@ -292,9 +292,24 @@ TEST(HistoryStore, ImportIsStrict) {
   test::expect_error([&] { parse_history_export(junk, fp(1), kDim, 10); }, ErrorCode::kFormat, {"ICIIAHX1"});
 }
 
-TEST(Crc32, KnownValue) {
+TEST(Crc32, KnownValueAndEveryLengthAndSplitAgreeWithBitwise) {
   const char* s = "123456789";
   EXPECT_EQ(crc32({reinterpret_cast<const uint8_t*>(s), 9}), 0xCBF43926u);
+  auto bitwise = [](std::span<const uint8_t> d) {
+    uint32_t c = ~0u;
+    for (uint8_t b : d) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+  };
+  std::vector<uint8_t> data(71);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 89 + 3);
+  for (size_t n = 0; n <= data.size(); ++n) {
+    const std::span<const uint8_t> d(data.data(), n);
+    EXPECT_EQ(crc32(d), bitwise(d)) << n;
+    EXPECT_EQ(crc32(d.subspan(n / 3), crc32(d.first(n / 3))), bitwise(d)) << "split " << n;
+  }
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ export interface CoreModule {
     ): CoreRecognizer;
   };
   simdIsa(): string;
+  heapStats(): { heapBytes: number; usedBytes: number };
   HEAPU8: Uint8Array;
 }
 

@@ -15,7 +15,7 @@
 import { core, DisposedError, fromCoreError, IciiaError, InvalidArgumentError, StorageError } from './errors.js';
 import { loadCore, type CoreAsyncError, type CoreCallback, type CoreRecognition, type CoreRecognizer, type WasmOptions } from './core.js';
 import { loadBundle, type BundleFiles, type BundleManifestJson, type LoadProgress } from './bundle_source.js';
-import { toPixels, type ImageInput } from './image.js';
+import { toPixels, type ImageInput, type RawImage } from './image.js';
 import { withLock } from './lock.js';
 import { OrtBackbone, type OrtModule } from './ort_backbone.js';
 
@@ -158,7 +158,10 @@ export class Recognizer {
       export: () => this.#run('history.export', (h) => call<Uint8Array>((cb) => h.exportHistory(cb))),
       import: (data: Uint8Array | ArrayBuffer | Blob) => {
         const bytes = Recognizer.#importBytes(data);
-        return this.#run('history.import', async (h) => call<number>(async (cb) => h.importHistory(await bytes, cb)));
+        return this.#run('history.import', async (h) => {
+          const data = await bytes;
+          return call<number>((cb) => h.importHistory(data, cb));
+        });
       },
     });
   }
@@ -224,11 +227,27 @@ export class Recognizer {
    */
   recognize(image: ImageInput, options: RecognizeOptions = {}): Promise<RecognizeResult> {
     this.#handleOrThrow('recognize');
-    const pixels = toPixels(image, 'recognize');
-    if (typeof options !== 'object' || options === null) throw new TypeError('recognize: options must be an object');
+    return this.#recognizePixels(toPixels(image, 'recognize'), this.#options(options, 'recognize'));
+  }
+
+  /** Recognizes images in order (each one sees the ones before it when remembered). */
+  recognizeBatch(images: readonly ImageInput[], options: RecognizeOptions = {}): Promise<RecognizeResult[]> {
+    this.#handleOrThrow('recognizeBatch');
+    if (!Array.isArray(images)) throw new TypeError('recognizeBatch: expected an array of images');
+    // Convert and check all first: a bad image in the middle must not leave half a batch stored.
+    const pixels = images.map((img, i) => toPixels(img, `recognizeBatch[${i}]`));
+    const opts = this.#options(options, 'recognizeBatch');
+    return Promise.all(pixels.map((p) => this.#recognizePixels(p, opts)));
+  }
+
+  #options(options: RecognizeOptions, what: string): { remember: boolean; topK: number; timestamp: number } {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${what}: options must be an object`);
     const topK = options.topK ?? 5;
-    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError(`recognize: topK must be a positive integer, got ${String(topK)}`);
-    const opts = { remember: options.remember ?? true, topK, timestamp: Date.now() };
+    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError(`${what}: topK must be a positive integer, got ${String(topK)}`);
+    return { remember: options.remember ?? true, topK, timestamp: Date.now() };
+  }
+
+  #recognizePixels(pixels: RawImage, opts: { remember: boolean; topK: number; timestamp: number }): Promise<RecognizeResult> {
     return this.#run('recognize', async (h) => {
       let r: CoreRecognition;
       if (this.#ort) {
@@ -237,23 +256,16 @@ export class Recognizer {
         const t1 = performance.now();
         const { features, logits } = await this.#ort.run(input);
         const t2 = performance.now();
-        r = await call<CoreRecognition>((cb) => h.recognizeFeatures(features, logits, opts, cb));
+        r = await call<CoreRecognition>((cb) => h.recognizeFeatures(features, logits, { ...opts, timestamp: Date.now() }, cb));
         r.timings.preprocess = t1 - t0;
         r.timings.backbone = t2 - t1;
       } else {
-        r = await call<CoreRecognition>((cb) => h.recognizeImage(pixels.data, pixels.width, pixels.height, pixels.channels, opts, cb));
+        r = await call<CoreRecognition>((cb) =>
+          h.recognizeImage(pixels.data, pixels.width, pixels.height, pixels.channels, { ...opts, timestamp: Date.now() }, cb),
+        );
       }
       return this.#result(r);
     });
-  }
-
-  /** Recognizes images in order (each one sees the ones before it when remembered). */
-  async recognizeBatch(images: readonly ImageInput[], options: RecognizeOptions = {}): Promise<RecognizeResult[]> {
-    if (!Array.isArray(images)) throw new TypeError('recognizeBatch: expected an array of images');
-    this.#handleOrThrow('recognizeBatch');
-    // Validate all first: a bad image in the middle must not leave half a batch stored.
-    images.forEach((img, i) => toPixels(img, `recognizeBatch[${i}]`));
-    return Promise.all(images.map((img) => this.recognize(img, options)));
   }
 
   /** Resolves once every operation called so far has finished (and is durable). */
