@@ -9,7 +9,7 @@ import { DEMO_CSP, demoRoutes } from '../../scripts/server.mjs';
 import { browserMissing, openBrowser, openDemo } from './harness.mjs';
 
 const skip = await browserMissing();
-if (skip) console.log(`# skipping the CSP browser tests: ${skip}`);
+if (skip) console.log(`skipping the CSP browser tests: ${skip}`);
 
 // Records every CSP violation the page reports, before any of its scripts run.
 const recordViolations = () => {

@@ -10,7 +10,7 @@ import { DEMO_CSP, demoRoutes, ROOT } from '../../scripts/server.mjs';
 import { browserMissing, openBrowser, openDemo } from './harness.mjs';
 
 const skip = await browserMissing();
-if (skip) console.log(`# skipping the demo's browser tests: ${skip}`);
+if (skip) console.log(`skipping the demo's browser tests: ${skip}`);
 
 // 3 classes x 40 images, always the same ones: the stream is seeded.
 const STREAM = { classes: 3, count: 120, seed: 20240611, fast: true };

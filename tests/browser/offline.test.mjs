@@ -8,7 +8,7 @@ import { demoRoutes } from '../../scripts/server.mjs';
 import { browserMissing, openBrowser, openDemo } from './harness.mjs';
 
 const skip = await browserMissing();
-if (skip) console.log(`# skipping the offline browser test: ${skip}`);
+if (skip) console.log(`skipping the offline browser test: ${skip}`);
 
 describe('offline', { skip: skip ?? false, timeout: 600_000 }, () => {
   let browser = null;

@@ -8,7 +8,7 @@ import { demoRoutes } from '../../scripts/server.mjs';
 import { browserMissing, openBrowser, openDemo } from './harness.mjs';
 
 const skip = await browserMissing();
-if (skip) console.log(`# skipping the two-tab browser test: ${skip}`);
+if (skip) console.log(`skipping the two-tab browser test: ${skip}`);
 
 const CLIENT = 'two-tabs';
 

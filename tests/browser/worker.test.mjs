@@ -9,7 +9,7 @@ import { addTree, demoRoutes, ROOT } from '../../scripts/server.mjs';
 import { browserMissing, openBrowser } from './harness.mjs';
 
 const skip = await browserMissing();
-if (skip) console.log(`# skipping the worker browser test: ${skip}`);
+if (skip) console.log(`skipping the worker browser test: ${skip}`);
 
 const COUNT = 12;
 
