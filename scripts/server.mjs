@@ -54,7 +54,7 @@ const CONTENT_TYPES = {
   '.txt': 'text/plain; charset=utf-8',
   '.md': 'text/markdown; charset=utf-8',
 };
-export const contentType = (path) => {
+const contentType = (path) => {
   const dot = path.lastIndexOf('.');
   return (dot > path.lastIndexOf('/') && CONTENT_TYPES[path.slice(dot).toLowerCase()]) || 'application/octet-stream';
 };

@@ -17,7 +17,6 @@ import { addPackageRoutes, ROOT, urlPath } from '../../../scripts/server.mjs';
 import { DEFAULT_CHROMIUM, openBrowser } from '../../browser/harness.mjs';
 import { ORT_DIST } from './ort_web.mjs';
 
-export { DEFAULT_CHROMIUM };
 const ORT_PROJECT = join(ROOT, 'tests/ort');
 const PAGE = '/tests/bench/browser/page.html';
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
