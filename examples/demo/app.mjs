@@ -73,8 +73,11 @@ function onProgress({ file, loaded, total }) {
   $('load-text').textContent = `Downloading the model (${file}): ${kB(loaded)}${total ? ` of ${kB(total)}` : ''}`;
 }
 
+// What the recognizer skipped rather than failed on (a corrupt stored record): shown, not hidden in the console.
 function onWarning(message) {
-  console.warn(`iciia-web: ${message}`);
+  const box = $('warning');
+  box.textContent = `Note: ${message}`;
+  box.hidden = false;
 }
 
 // ---- drawing ----

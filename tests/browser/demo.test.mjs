@@ -79,6 +79,32 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.deepEqual(browser.errors, []);
   });
 
+  test('a corrupt stored record is skipped with a note on the page, and the others stay', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const victim = stream.steps.at(-1).seq;
+    // One flipped feature byte in IndexedDB (records: key [clientId, seq], value the record's bytes).
+    await page.evaluate(async ({ client, seq }) => {
+      const done = (req) => new Promise((resolve, reject) => {
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const db = await done(indexedDB.open('iciia-web'));
+      const tx = db.transaction('records', 'readwrite');
+      const bytes = new Uint8Array(await done(tx.objectStore('records').get([client, seq])));
+      bytes[bytes.length - 12] ^= 0x40;
+      await done(tx.objectStore('records').put(bytes, [client, seq]));
+      db.close();
+    }, { client: info.clientId, seq: victim });
+
+    ({ info } = await openDemo(browser, { page, reload: true }));
+    assert.equal(info.historySize, size - 1);
+    assert.equal(await page.locator('#warning').isVisible(), true);
+    const r = await page.evaluate(() => window.iciiaDemo.recognizeSample({ index: 2, remember: false }));
+    assert.equal(r.attention.length, size - 1);
+    assert.ok(!r.attention.some((a) => a.seq === victim), 'the corrupt record is not attended to');
+    assert.deepEqual(browser.errors, []);
+  });
+
   test('export, clear and import restore the history; another client id has its own', async () => {
     const demo = (fn, arg) => page.evaluate(fn, arg);
     const size = await demo(() => window.iciiaDemo.historySize());
