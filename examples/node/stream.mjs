@@ -54,7 +54,7 @@ const stream = pickStream(samples, { classes, count, seed });
 const name = (i) => rec.labels[i] ?? String(i);
 console.log(`model     ${manifest.name ?? dir} (${rec.labels.length} classes, fingerprint ${rec.fingerprint.slice(0, 16)}…)`);
 console.log(`client    ${rec.clientId}: ${stream.items.length} sample images of ${stream.classes.map(name).join(', ')} (seed ${seed}); ` +
-  `history ${await rec.history.size()} before, capacity ${manifest.history?.capacity}`);
+  `history ${await rec.history.size()} before, capacity ${rec.historyCapacity}`);
 
 const w = Math.max(...rec.labels.map((l) => l.length), 5);
 const cell = (e) => `${e.label.padEnd(w)} ${e.score.toFixed(2)}`;
