@@ -105,6 +105,22 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.deepEqual(browser.errors, []);
   });
 
+  test('a picked colour image of another size is recognized and remembered; a file that is no image is refused', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 300, height: 170 } }); // colour PNG, 300x170
+    await page.setInputFiles('#pick-images', { name: 'photo.png', mimeType: 'image/png', buffer: photo });
+    await page.waitForFunction(() => document.getElementById('truth').textContent.includes('photo.png'));
+    const capacity = Number(await page.locator('#history-capacity').textContent());
+    assert.equal(await page.evaluate(() => window.iciiaDemo.historySize()), Math.min(size + 1, capacity));
+    assert.equal(await page.locator('#adapted li').count(), 3);
+    assert.equal(await page.locator('#error').isVisible(), false);
+
+    await page.setInputFiles('#pick-images', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.waitForFunction(() => !document.getElementById('error').hidden);
+    assert.match(await page.locator('#error').textContent(), /notes\.txt/);
+    assert.deepEqual(browser.errors, []);
+  });
+
   test('export, clear and import restore the history; another client id has its own', async () => {
     const demo = (fn, arg) => page.evaluate(fn, arg);
     const size = await demo(() => window.iciiaDemo.historySize());
