@@ -20,7 +20,7 @@ const MODEL_NAME = /^[\w-]+$/.test(params.get('model') ?? '') ? params.get('mode
 const MODEL_URL = new URL(`../../models/${MODEL_NAME}/`, import.meta.url).href;
 const CLIENT_KEY = 'iciia-demo.client';
 const TOP_K = 3;
-const STREAM_DELAY_MS = 700; // a watchable pace; fast mode only yields to the renderer
+const STREAM_DELAY_MS = 500; // a watchable pace; fast mode only yields to the renderer
 const THUMB_SIZE = 96;
 const ATTENTION_SHOWN = 12;
 const FILMSTRIP_LENGTH = 36;
@@ -277,7 +277,7 @@ function setStreaming(on) {
  * Plays a client stream: `count` samples of `classes` random classes (or the
  * given class indices), each remembered; returns both running accuracies.
  */
-async function playStream({ classes = 3, count = 60, fast = false, seed = randomSeed() } = {}) {
+async function playStream({ classes = 3, count = 120, fast = false, seed = randomSeed() } = {}) {
   if (streaming) throw new Error('a stream is already playing');
   setStreaming(true);
   try {

@@ -31,7 +31,7 @@ function shuffle(items, random) {
  * shown again, so `count` may exceed what the bundle holds.
  * @returns {{classes: number[], items: object[]}}
  */
-export function pickStream(samples, { classes = 3, count = 60, seed = 1 } = {}) {
+export function pickStream(samples, { classes = 3, count = 120, seed = 1 } = {}) {
   const random = seededRandom(seed);
   const present = [...new Set(samples.map((s) => s.label))].sort((a, b) => a - b);
   let chosen;

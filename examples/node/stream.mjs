@@ -5,7 +5,7 @@
 // (examples/demo/client_stream.mjs).
 //
 //   node examples/node/stream.mjs [--model models/fashion-mnist] [--classes 3]
-//        [--count 60] [--seed 1] [--client node-example] [--quiet]
+//        [--count 120] [--seed 1] [--client node-example] [--quiet]
 //
 // Node has no IndexedDB: fake-indexeddb (a devDependency of web/) provides an
 // in-memory one, so the history lives as long as this process.
@@ -25,7 +25,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: join(ROOT, 'models/fashion-mnist') },
     classes: { type: 'string', default: '3' },
-    count: { type: 'string', default: '60' },
+    count: { type: 'string', default: '120' },
     seed: { type: 'string', default: '1' },
     client: { type: 'string', default: 'node-example' },
     quiet: { type: 'boolean', default: false },
