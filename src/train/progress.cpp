@@ -24,6 +24,8 @@ void Progress::update(int64_t n, double loss, double accuracy) {
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
+  // Off a terminal, update() already printed the line at 100%.
+  if (!tty_ && done_ == total_ && last_decile_ == 10) return;
   draw(true);
 }
 

@@ -205,6 +205,36 @@ TEST(Safetensors, WriterRejectsBadArguments) {
   EXPECT_EQ(st.tensors()[0].name, "dup");
 }
 
+TEST(Safetensors, I32WriterRoundTripAndByteLayout) {
+  SafetensorsWriter w;
+  const float f[] = {0.5f};
+  const int32_t labels[] = {0, 9, -1, 2147483647};
+  w.add_f32("f", {1}, f);
+  w.add_i32("labels", {2, 2}, labels);
+  const Bytes bytes = w.serialize();
+  std::string header = R"({"f":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                       R"("labels":{"dtype":"I32","shape":[2,2],"data_offsets":[4,20]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  Bytes data;
+  append_le(data, 0.5f);
+  for (int32_t v : labels) append_le(data, v);
+  EXPECT_EQ(bytes, make_file(header, data));
+  const Safetensors st = Safetensors::parse(bytes);
+  EXPECT_EQ(st.to_i32(st.get("labels")), (std::vector<int32_t>{0, 9, -1, 2147483647}));
+  EXPECT_EQ(st.get("labels").dtype, DType::kI32);
+
+  test::expect_error([&] { w.add_i32("labels", {4}, labels); }, ErrorCode::kInvalidArgument, {"duplicate", "labels"});
+  test::expect_error([&] { w.add_i32("short", {5}, labels); }, ErrorCode::kInvalidArgument,
+                     {"\"short\"", "5 elements", "4 values"});
+}
+
+TEST(Safetensors, ToI32RejectsOtherIntegerDtypes) {
+  Bytes data(8 + 2, 0);
+  const Safetensors st = Safetensors::parse(make_file(obj({entry("l", "I64", "[1]", 0, 8), entry("s", "I16", "[1]", 8, 10)}), data));
+  test::expect_error([&] { st.to_i32(st.get("l")); }, ErrorCode::kUnsupported, {"'l'", "I64"});
+  test::expect_error([&] { st.to_i32(st.get("s")); }, ErrorCode::kUnsupported, {"'s'", "I16"});
+}
+
 TEST(Safetensors, FileRoundTripAndIoErrors) {
   const std::string dir = test::temp_dir();
   const std::string path = dir + "/w.safetensors";
@@ -425,6 +455,8 @@ TEST(Safetensors, UnalignedDataAndMixedDtypes) {
   int32_t v;
   std::memcpy(&v, raw.data(), 4);
   EXPECT_EQ(v, -42);
+  EXPECT_EQ(st.to_i32(st.get("i")), std::vector<int32_t>{-42});
+  test::expect_error([&] { st.to_i32(st.get("f")); }, ErrorCode::kUnsupported, {"'f'", "I32", "F32"});
   try {
     st.to_f32(st.get("i"));
     ADD_FAILURE() << "I32 converted";

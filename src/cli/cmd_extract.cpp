@@ -1,0 +1,42 @@
+// iciia extract --model backbone.onnx --data SPEC --out features.safetensors [--bundle manifest.json] [--preprocess JSON]
+// Runs the core engine (the browser's code), not libtorch, so cloud-side
+// features are those the client computes.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "train/bundle/manifest.h"
+#include "train/extract/extract.h"
+#include "train/features_file.h"
+
+namespace iciia::cli {
+
+namespace {
+struct ExtractArgs {
+  train::ExtractOptions options;
+  std::string out, preprocess;
+};
+}  // namespace
+
+Run add_extract(CLI::App& app) {
+  auto args = std::make_shared<ExtractArgs>();
+  auto* sub = app.add_subcommand("extract", "Features and logits of a data set through a backbone (core engine)");
+  sub->add_option("--model", args->options.model, "backbone ONNX (default: the bundle's)");
+  sub->add_option("--bundle", args->options.bundle, "manifest.json: tensor names, preprocessing, labels");
+  sub->add_option("--data", args->options.data,
+                  "fashion-mnist:train|fashion-mnist:test|mnist:train|mnist:test|images:DIR")
+      ->required();
+  sub->add_option("--out", args->out, "features file to write")->required();
+  sub->add_option("--preprocess", args->preprocess,
+                  "preprocessing as in a manifest, overriding the model's/bundle's: "
+                  R"('{"size":[28,28],"channels":1,"mean":[0.286],"std":[0.353],"scale":0.00392156862745098}')");
+  add_data_paths(*sub, args->options.paths);
+  return [args]() {
+    if (!args->preprocess.empty()) args->options.preprocess = train::parse_preprocess(args->preprocess, "--preprocess");
+    const train::FeatureSet set = train::extract_features(args->options);
+    train::write_features(set, args->out);
+    std::printf("wrote %s\n", args->out.c_str());
+    return 0;
+  };
+}
+
+}  // namespace iciia::cli

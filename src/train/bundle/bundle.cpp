@@ -1,0 +1,166 @@
+#include "train/bundle/bundle.h"
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "engine/engine.h"
+#include "iciia/model.h"
+#include "onnx/onnx_model.h"
+#include "train/data/file_bytes.h"
+#include "train/data/png_writer.h"
+#include "train/features_file.h"
+#include "util/error.h"
+#include "util/sha256.h"
+
+namespace iciia::train {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxWeightsBytes = 1ull << 30;
+
+[[noreturn]] void mismatch(const std::string& message) {
+  throw Error(ErrorCode::kInvalidArgument, "bundle: " + message);
+}
+
+void write_bytes(const fs::path& path, std::span<const uint8_t> bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  f.close();
+  if (!f) throw Error(ErrorCode::kIo, "cannot write '" + path.string() + "'");
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  write_bytes(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+// Uniform in [0, n) without modulo bias, from the raw engine only.
+uint64_t uniform(std::mt19937_64& rng, uint64_t n) {
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t x;
+  do x = rng();
+  while (x >= limit);
+  return x % n;
+}
+
+template <typename T>
+void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[uniform(rng, i)]);
+}
+
+int64_t row_width(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (size_t i = 1; i < dims.size(); ++i) n *= dims[i];
+  return dims.empty() ? 0 : n;
+}
+
+}  // namespace
+
+std::vector<std::string> read_labels_file(const std::string& path) {
+  const std::vector<uint8_t> bytes = data::read_file(path, 16u << 20);
+  std::vector<std::string> out;
+  std::string line;
+  for (size_t i = 0; i <= bytes.size(); ++i) {
+    if (i == bytes.size() || bytes[i] == '\n') {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (!line.empty()) out.push_back(line);
+      line.clear();
+    } else {
+      line += static_cast<char>(bytes[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<size_t> pick_balanced(const std::vector<int32_t>& labels, int num_classes, int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::vector<size_t>> by_class(static_cast<size_t>(num_classes));
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] >= 0 && labels[i] < num_classes) by_class[labels[i]].push_back(i);
+  for (auto& c : by_class) shuffle(c, rng);
+  std::vector<size_t> out;
+  for (size_t round = 0; static_cast<int>(out.size()) < n; ++round) {
+    bool any = false;
+    for (const auto& c : by_class)
+      if (round < c.size() && static_cast<int>(out.size()) < n) {
+        out.push_back(c[round]);
+        any = true;
+      }
+    if (!any) break;  // fewer images than asked for
+  }
+  shuffle(out, rng);
+  return out;
+}
+
+Manifest write_bundle(const BundleOptions& opt) {
+  if (opt.capacity < 1) mismatch("--capacity must be at least 1");
+  if (opt.samples < 0 || opt.samples > 10000) mismatch("--samples must be in [0, 10000]");
+  const std::vector<uint8_t> backbone = data::read_file(opt.backbone, kMaxWeightsBytes);
+  const std::vector<uint8_t> weights = data::read_file(opt.iciia, kMaxWeightsBytes);
+
+  Manifest m;
+  m.name = opt.name;
+  m.history_capacity = opt.capacity;
+  m.backbone = read_backbone_info(parse_onnx(backbone), opt.backbone);
+  if (opt.preprocess) m.backbone.preprocess = opt.preprocess;
+  if (!m.backbone.preprocess)
+    mismatch("'" + opt.backbone + "' carries no preprocessing (not made by iciia train-backbone): pass --preprocess");
+  if (opt.labels.empty())
+    m.labels = m.backbone.labels;
+  else if (opt.labels.ends_with(".safetensors"))
+    m.labels = read_features(opt.labels).class_names;
+  else
+    m.labels = read_labels_file(opt.labels);
+  if (m.labels.empty()) mismatch("no labels: pass --labels (the backbone carries none)");
+
+  const PreprocessSpec& spec = *m.backbone.preprocess;
+  engine::EngineOptions eo;
+  eo.input_dims = {1, spec.channels, spec.height, spec.width};
+  eo.tensors = {m.backbone.features, m.backbone.logits};
+  const engine::Engine e = engine::Engine::load(backbone, eo);
+  const int64_t d = row_width(e.dims(m.backbone.features)), c = row_width(e.dims(m.backbone.logits));
+  const IciiaConfig config = IciiaModel::load(weights)->config();
+  if (config.dim != d)
+    mismatch("the backbone's '" + m.backbone.features + "' has " + std::to_string(d) + " values, the ICIIA module " +
+             "expects dim " + std::to_string(config.dim));
+  if (config.num_classes != c || static_cast<int64_t>(m.labels.size()) != c)
+    mismatch("class counts disagree: backbone '" + m.backbone.logits + "' " + std::to_string(c) + ", ICIIA " +
+             std::to_string(config.num_classes) + ", labels " + std::to_string(m.labels.size()));
+
+  const fs::path out(opt.out);
+  fs::create_directories(out);
+  write_bytes(out / m.backbone_file, backbone);
+  write_bytes(out / m.iciia_file, weights);
+  m.backbone_sha256 = sha256_hex(backbone);
+  m.iciia_sha256 = sha256_hex(weights);
+  std::string labels_txt;
+  for (const auto& l : m.labels) labels_txt += l + "\n";
+  write_text(out / "labels.txt", labels_txt);
+
+  if (opt.samples > 0) {
+    const data::Dataset set = data::load_dataset(opt.data, opt.paths, m.labels);
+    if (set.class_names != m.labels)
+      mismatch("the classes of '" + opt.data + "' are not the bundle's labels, so sample labels would be wrong");
+    fs::create_directories(out / "samples");
+    std::string index = "[\n";
+    const std::vector<size_t> picked =
+        pick_balanced(set.labels, static_cast<int>(m.labels.size()), opt.samples, opt.seed);
+    for (size_t i = 0; i < picked.size(); ++i) {
+      char file[32];
+      std::snprintf(file, sizeof file, "%04zu.png", i);
+      data::write_png(set.images[picked[i]], (out / "samples" / file).string());
+      index += std::string(i ? ",\n" : "") + "  {\"file\": \"" + file + "\", \"label\": " +
+               std::to_string(set.labels[picked[i]]) + "}";
+    }
+    write_text(out / "samples" / "index.json", index + "\n]\n");
+    m.samples = "samples/index.json";
+  }
+  write_text(out / "manifest.json", manifest_json(m));
+  return m;
+}
+
+}  // namespace iciia::train

@@ -1,0 +1,99 @@
+// `iciia eval`: accuracy on held-out images of simulated clients, for the
+// backbone alone and for ICIIA variants, against the history length.
+//
+// Protocol. For each client kind (k = 2, k = 3, a grouping) and each seed,
+// `episodes` clients are drawn from the test split, each with n_max + 1
+// distinct test images of its classes; the last image is the target, and the
+// history of length n is the episode's first n images, so every n sees the
+// same targets (paired comparisons) and histories grow by appending, as in the
+// browser. A method's accuracy is the fraction of targets it classifies
+// correctly. Every method sees the same episodes within a seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iciia/model.h"
+#include "train/features_file.h"
+#include "train/iciia/clients.h"
+#include "train/iciia/iciia_net.h"
+#include "train/iciia/options.h"
+#include "train/iciia/trainer.h"
+
+namespace iciia::train {
+
+struct Episodes {
+  std::string clients;  // ClientSpec::describe()
+  int n_max = 0;
+  int64_t count = 0;
+  std::vector<int64_t> images;           // [count][n_max + 1], the last one is the target
+  std::vector<std::vector<int>> classes;  // [count] the client's classes
+};
+
+Episodes draw_episodes(const FeatureSet& test, const std::string& test_name, const ClientSpec& spec, int64_t count,
+                       int n_max, uint64_t seed);
+
+// The backbone's own logits on the targets; `restricted`: the argmax over the
+// client's classes only (an oracle that is told the classes — a ceiling for
+// what history can teach, not a method).
+double backbone_accuracy(const FeatureSet& test, const Episodes& episodes, bool restricted);
+// ICIIA as the browser runs it: the runtime model (SIMD kernels) with one
+// session per episode, the history appended image by image and the target
+// queried at each n in `ns` (cached k/v where the mode allows; the tests
+// check the runtime against the torch module).
+std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& episodes,
+                                     const std::vector<int>& ns);
+// The attention-free ablation (torch: the runtime has no such mode) on the
+// targets; the history cannot change its answer.
+double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& episodes);
+
+// A row of the evaluation: the backbone, the oracle, or a trained module.
+struct Method {
+  std::string name;  // "backbone", "oracle", "ff", "B-full", "B-causal", "T-full", "T-causal"
+  char preset = 0;   // 'B' / 'T' for modules (ff uses B's width)
+  Attention attention = Attention::kFull;
+  bool trained() const { return preset != 0; }
+};
+// The methods eval reports, in table order.
+const std::vector<Method>& eval_methods();
+// Readable name for tables and legends ("ICIIA-B full").
+std::string method_label(const std::string& name);
+
+
+struct MethodResult {
+  std::string method;
+  std::vector<std::vector<double>> accuracy;  // [seed][n]
+  std::vector<double> train_seconds;          // per seed; empty when loaded
+  std::string weights;                        // loaded file, if any
+};
+
+struct ClientResult {
+  std::string clients;
+  std::vector<MethodResult> methods;
+};
+
+struct EvalResult {
+  std::vector<ClientResult> per_clients;
+  std::vector<int> ns;
+  std::vector<uint64_t> seeds;
+  int64_t episodes = 0;
+  IciiaConfig config_b, config_t;  // the modules' hyper-parameters
+  int64_t train_steps = 0;
+  double backbone_test_accuracy = 0;  // over every test image, no clients
+  double seconds = 0;                 // wall time of the whole evaluation
+};
+
+// `train` may be null when every trained method is loaded or skipped.
+EvalResult evaluate(const FeatureSet* train, const std::string& train_name, const FeatureSet& test,
+                    const std::string& test_name, const EvalOptions& options);
+
+// Mean and sample standard deviation over seeds of one n.
+struct MeanStd {
+  double mean = 0, std = 0;
+};
+MeanStd summarize(const MethodResult& m, size_t n_index);
+
+}  // namespace iciia::train

@@ -1,0 +1,186 @@
+#include "train/iciia/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace iciia::train {
+
+namespace {
+
+// Largest fall of the mean accuracy from one history length to the next that
+// still counts as "rising with n": the sampling noise of a mean over 3 seeds
+// of 5000 episodes is ~0.15 points.
+constexpr double kNoiseDrop = 0.003;
+
+std::string pct(double v, int decimals = 2) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, 100 * v);
+  return buf;
+}
+
+const MethodResult* find_method(const ClientResult& c, const std::string& name) {
+  for (const auto& m : c.methods)
+    if (m.method == name) return &m;
+  return nullptr;
+}
+
+const ClientResult* find_clients(const EvalResult& r, const std::string& name) {
+  for (const auto& c : r.per_clients)
+    if (c.clients == name) return &c;
+  return nullptr;
+}
+
+std::string config_line(const IciiaConfig& c) {
+  return "d " + std::to_string(c.dim) + ", C " + std::to_string(c.num_classes) + ", h " + std::to_string(c.num_heads) +
+         ", L " + std::to_string(c.num_layers) + ", g " + std::to_string(c.num_partitions) +
+         (c.num_partitions > 1 ? " (" + std::to_string(c.partition_size()) + " features per partition, shuffle " +
+                                     (c.shuffle ? "on" : "off") + ")"
+                               : "");
+}
+
+}  // namespace
+
+std::vector<GoalCheck> check_goals(const EvalResult& r) {
+  std::vector<GoalCheck> goals;
+  goals.push_back({"backbone test accuracy >= 92%", pct(r.backbone_test_accuracy) + "%",
+                   r.backbone_test_accuracy >= 0.92});
+  const ClientResult* k2 = find_clients(r, "k=2");
+  const auto n16 = std::find(r.ns.begin(), r.ns.end(), 16);
+  if (k2 && n16 != r.ns.end()) {
+    const size_t at = static_cast<size_t>(n16 - r.ns.begin());
+    const MethodResult* bb = find_method(*k2, "backbone");
+    const MethodResult* ff = find_method(*k2, "ff");
+    for (const auto& [name, cut] : std::vector<std::pair<std::string, double>>{
+             {"B-full", 0.75}, {"B-causal", 0.75}, {"T-full", 0.65}, {"T-causal", 0.65}}) {
+      const MethodResult* m = find_method(*k2, name);
+      if (!m || !bb) continue;
+      const double a = summarize(*m, at).mean, b = summarize(*bb, at).mean;
+      const double achieved = b < 1 ? 1 - (1 - a) / (1 - b) : 0;
+      goals.push_back({method_label(name) + ", k=2, n=16: cuts the backbone's error by >= " + pct(cut, 0) + "%",
+                       "error " + pct(1 - b) + "% -> " + pct(1 - a) + "%, cut " + pct(achieved, 1) + "%",
+                       achieved >= cut});
+      if (ff) {
+        const double f = summarize(*ff, at).mean;
+        const double share = a > b ? (a - f) / (a - b) : 0;
+        goals.push_back({method_label(name) + ", k=2, n=16: gain over ff >= 3/4 of the gain over the backbone",
+                         "gain over backbone " + pct(a - b) + " points, over ff " + pct(a - f) + " points (" +
+                             pct(share, 0) + "%)",
+                         share >= 0.75});
+      }
+    }
+  }
+  for (const auto& c : r.per_clients)
+    for (const auto& m : c.methods) {
+      if (m.method == "backbone" || m.method == "oracle" || m.method == "ff") continue;
+      double worst = 0;
+      for (size_t i = 0; i + 1 < r.ns.size(); ++i)
+        worst = std::max(worst, summarize(m, i).mean - summarize(m, i + 1).mean);
+      const double rise = summarize(m, r.ns.size() - 1).mean - summarize(m, 0).mean;
+      goals.push_back({method_label(m.method) + ", " + c.clients + ": accuracy rises with n",
+                       "n=" + std::to_string(r.ns.front()) + " -> " + std::to_string(r.ns.back()) + ": +" +
+                           pct(rise) + " points; largest fall between neighbouring n " + pct(worst) + " points",
+                       rise > 0 && worst <= kNoiseDrop});
+    }
+  for (const std::string preset : {"B", "T"}) {
+    double worst = -1;
+    std::string where;
+    for (const auto& c : r.per_clients) {
+      const MethodResult* f = find_method(c, preset + "-full");
+      const MethodResult* ca = find_method(c, preset + "-causal");
+      if (!f || !ca) continue;
+      for (size_t i = 0; i < r.ns.size(); ++i) {
+        const double d = summarize(*f, i).mean - summarize(*ca, i).mean;
+        if (std::fabs(d) > worst) {
+          worst = std::fabs(d);
+          where = c.clients + ", n=" + std::to_string(r.ns[i]) + ": full - causal = " + pct(d) + " points";
+        }
+      }
+    }
+    if (worst >= 0)
+      goals.push_back({"ICIIA-" + preset + ": causal within 1 point of full (every client kind and n)",
+                       "largest difference at " + where, worst <= 0.01 + 1e-12});
+  }
+  return goals;
+}
+
+std::string markdown_report(const EvalResult& r, const ReportContext& ctx) {
+  std::ostringstream md;
+  md << "## " << ctx.title << "\n\n";
+  if (!ctx.command.empty()) md << "```sh\n" << ctx.command << "\n```\n\n";
+  md << "- backbone test accuracy (every test image): " << pct(r.backbone_test_accuracy) << "%\n";
+  md << "- ICIIA-B: " << config_line(r.config_b) << "; ICIIA-T: " << config_line(r.config_t) << "\n";
+  if (r.train_steps) md << "- training: " << r.train_steps << " steps per module, retrained for every seed\n";
+  md << "- seeds " ;
+  for (size_t i = 0; i < r.seeds.size(); ++i) md << (i ? ", " : "") << r.seeds[i];
+  md << "; " << r.episodes << " episodes per client kind and seed (the same episodes for every method and n); "
+     << "cells are mean ± std over seeds, in percent\n";
+  md << "- wall time of the whole evaluation: " << static_cast<int>(std::lround(r.seconds)) << " s\n\n";
+
+  for (const auto& c : r.per_clients) {
+    md << "### Clients " << c.clients << "\n\n| method |";
+    for (int n : r.ns) md << " n=" << n << " |";
+    md << " train s |\n|---|";
+    for (size_t i = 0; i < r.ns.size(); ++i) md << "---:|";
+    md << "---:|\n";
+    for (const auto& m : c.methods) {
+      md << "| " << method_label(m.method) << " |";
+      for (size_t i = 0; i < r.ns.size(); ++i) {
+        const MeanStd s = summarize(m, i);
+        md << " " << pct(s.mean) << " ± " << pct(s.std) << " |";
+      }
+      if (!m.weights.empty()) {
+        md << " loaded |\n";
+      } else if (!m.train_seconds.empty()) {
+        double t = 0;
+        for (double s : m.train_seconds) t += s;
+        md << " " << static_cast<int>(std::lround(t / static_cast<double>(m.train_seconds.size()))) << " |\n";
+      } else {
+        md << " |\n";
+      }
+    }
+    md << "\n";
+  }
+  const auto goals = check_goals(r);
+  md << "### Goals\n\n| goal | measured | |\n|---|---|---|\n";
+  for (const auto& g : goals) md << "| " << g.goal << " | " << g.measured << " | " << (g.met ? "met" : "**missed**") << " |\n";
+  md << "\n";
+  if (!ctx.plot.empty()) md << "![accuracy against history length](" << ctx.plot << ")\n\n";
+  return md.str();
+}
+
+LinePlot accuracy_plot(const EvalResult& r) {
+  // One color per method, ICIIA's causal variants dashed in their full color.
+  const std::map<std::string, std::pair<Rgb, bool>> style = {
+      {"backbone", {{120, 120, 120}, false}}, {"oracle", {{20, 20, 20}, true}},
+      {"ff", {{230, 140, 20}, false}},        {"B-full", {{31, 100, 200}, false}},
+      {"B-causal", {{31, 100, 200}, true}},   {"T-full", {{40, 160, 70}, false}},
+      {"T-causal", {{40, 160, 70}, true}},
+  };
+  LinePlot plot;
+  for (int n : r.ns) plot.x_labels.push_back(std::to_string(n));
+  plot.x_title = "history length n";
+  plot.y_title = "accuracy";
+  for (const auto& c : r.per_clients) {
+    PlotPanel panel;
+    panel.title = "clients " + c.clients;
+    for (const auto& m : c.methods) {
+      PlotSeries s;
+      s.label = method_label(m.method);
+      const auto it = style.find(m.method);
+      if (it != style.end()) s.color = it->second.first, s.dashed = it->second.second;
+      for (size_t i = 0; i < r.ns.size(); ++i) {
+        const MeanStd ms = summarize(m, i);
+        s.y.push_back(ms.mean);
+        s.err.push_back(ms.std);
+      }
+      panel.series.push_back(std::move(s));
+    }
+    plot.panels.push_back(std::move(panel));
+  }
+  return plot;
+}
+
+}  // namespace iciia::train

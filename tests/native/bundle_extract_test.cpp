@@ -1,0 +1,250 @@
+// `extract` and `bundle` (no libtorch needed): a hand-checkable backbone
+// (global average pool -> features -> logits) over a generated image folder.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "iciia/config.h"
+#include "iciia/model.h"
+#include "onnx/onnx_writer.h"
+#include "safetensors/safetensors.h"
+#include "test_support.h"
+#include "train/bundle/bundle.h"
+#include "train/bundle/manifest.h"
+#include "train/data/image_folder.h"
+#include "train/data/png_writer.h"
+#include "train/extract/extract.h"
+#include "train/features_file.h"
+#include "util/sha256.h"
+
+namespace iciia::train {
+namespace {
+
+namespace fs = std::filesystem;
+using data::Image;
+
+PreprocessSpec spec4() {
+  PreprocessSpec s;
+  s.height = s.width = 4;
+  s.channels = 1;
+  s.scale = 1.0f / 255.0f;
+  s.mean = {0.0f};
+  s.std = {0.5f};
+  return s;
+}
+
+// input [1,1,4,4] -> mean m (of the normalised pixels) -> features [2m + 1, -m]
+// -> logits [f0, f1, f0 + f1]. With `metadata`, it carries spec4() and labels.
+std::string write_backbone(const std::string& dir, bool metadata = true) {
+  using namespace onnx_build;
+  OnnxGraph g;
+  g.inputs.push_back(value_info("input", OnnxDataType::kFloat, {1, 1, 4, 4}));
+  const float wf[] = {2, -1}, bf[] = {1, 0}, wc[] = {1, 0, 0, 1, 1, 1}, bc[] = {0, 0, 0};
+  g.initializers = {float_tensor("wf", {2, 1}, wf), float_tensor("bf", {2}, bf), float_tensor("wc", {3, 2}, wc),
+                    float_tensor("bc", {3}, bc)};
+  g.nodes = {node("GlobalAveragePool", {"input"}, {"gap"}), node("Flatten", {"gap"}, {"flat"}),
+             node("Gemm", {"flat", "wf", "bf"}, {"feat"}, {attr_int("transB", 1)}),
+             node("Gemm", {"feat", "wc", "bc"}, {"out"}, {attr_int("transB", 1)})};
+  g.outputs = {value_info("feat", OnnxDataType::kFloat, {1, 2}), value_info("out", OnnxDataType::kFloat, {1, 3})};
+  OnnxModel m = model(std::move(g), 13);
+  if (metadata) {
+    BackboneInfo info;
+    info.features = "feat";
+    info.logits = "out";
+    info.preprocess = spec4();
+    info.labels = {"dark", "mid", "light"};
+    m.metadata_props.emplace_back(kBackboneMetadataKey, backbone_metadata(info));
+  }
+  const std::string path = dir + (metadata ? "/backbone.onnx" : "/plain.onnx");
+  const auto bytes = write_onnx(m);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return path;
+}
+
+// ICIIA-B weights for d = 2, C = 3 (values irrelevant here, shapes checked).
+std::string write_iciia(const std::string& dir, int dim, int classes) {
+  IciiaConfig c;
+  c.dim = dim;
+  c.num_classes = classes;
+  c.num_heads = 1;
+  SafetensorsWriter w;
+  for (const auto& [k, v] : c.to_metadata()) w.set_metadata(k, v);
+  uint32_t seed = 1;
+  for (const auto& t : IciiaModel::expected_tensors(c)) {
+    int64_t n = 1;
+    for (int64_t s : t.shape) n *= s;
+    w.add_f32(t.name, t.shape, test::random_floats(static_cast<size_t>(n), seed++));
+  }
+  const std::string path = dir + "/iciia_" + std::to_string(dim) + "_" + std::to_string(classes) + ".safetensors";
+  w.write_file(path);
+  return path;
+}
+
+Image solid(int w, int h, uint8_t v) { return Image{w, h, 1, std::vector<uint8_t>(size_t(w) * h, v)}; }
+
+// DIR/{dark,mid,light}/k.png, class c's k-th image solid at 40 * c + k.
+std::string write_images(const std::string& dir, int per_class) {
+  const char* names[] = {"dark", "mid", "light"};
+  for (int c = 0; c < 3; ++c) {
+    fs::create_directories(dir + "/images/" + names[c]);
+    for (int k = 0; k < per_class; ++k)
+      data::write_png(solid(4, 4, static_cast<uint8_t>(40 * c + k)),
+                      dir + "/images/" + names[c] + "/" + std::to_string(k) + ".png");
+  }
+  return dir + "/images";
+}
+
+TEST(Extract, RunsTheCoreEngineWithTheModelsOwnPreprocessing) {
+  const std::string dir = test::temp_dir();
+  ExtractOptions o;
+  o.model = write_backbone(dir);
+  o.data = "images:" + write_images(dir, 2);
+  const FeatureSet s = extract_features(o);
+  ASSERT_EQ(s.count, 6);
+  EXPECT_EQ(s.dim, 2);
+  EXPECT_EQ(s.num_classes, 3);
+  EXPECT_EQ(s.class_names, (std::vector<std::string>{"dark", "mid", "light"}));  // the model's order, not sorted
+  EXPECT_EQ(s.labels, (std::vector<int32_t>{0, 0, 2, 2, 1, 1}));                 // folders in name order
+  EXPECT_EQ(s.backbone_sha256, sha256_hex(test::read_bytes(o.model)));
+  EXPECT_EQ(s.source, "images:" + dir + "/images");
+  for (int64_t i = 0; i < s.count; ++i) {
+    const int k = static_cast<int>(i % 2), c = s.labels[i];
+    const float m = (40.0f * c + k) / 255.0f / 0.5f;
+    EXPECT_NEAR(s.features[2 * i], 2 * m + 1, 1e-5) << i;
+    EXPECT_NEAR(s.features[2 * i + 1], -m, 1e-5) << i;
+    EXPECT_NEAR(s.logits[3 * i + 2], m + 1, 1e-5) << i;
+  }
+}
+
+TEST(Extract, PreprocessingComesFromOptionsOrBundleOrNowhere) {
+  const std::string dir = test::temp_dir();
+  ExtractOptions o;
+  o.model = write_backbone(dir, /*metadata=*/false);
+  o.data = "images:" + write_images(dir, 1);
+  test::expect_error([&] { extract_features(o); }, ErrorCode::kInvalidArgument, {"plain.onnx", "--preprocess"});
+  o.preprocess = parse_preprocess(R"({"size":[4,4],"channels":1,"mean":[0],"std":[1],"scale":1})", "--preprocess");
+  // No names in a plain model: the defaults "features"/"logits" do not exist.
+  test::expect_error([&] { extract_features(o); }, ErrorCode::kInvalidArgument, {"'features'"});
+  test::expect_error([] { parse_preprocess(R"({"size":[4],"channels":1})", "--preprocess"); }, ErrorCode::kFormat,
+                     {"--preprocess", "preprocess.size", "[height, width]"});
+  test::expect_error(
+      [] { parse_preprocess(R"({"size":[4,4],"channels":2,"mean":[0],"std":[1],"scale":1})", "--preprocess"); },
+      ErrorCode::kFormat, {"channels must be 1 or 3"});
+}
+
+TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
+  const std::string dir = test::temp_dir();
+  BundleOptions o;
+  o.backbone = write_backbone(dir);
+  o.iciia = write_iciia(dir, 2, 3);
+  o.out = dir + "/bundle";
+  o.name = "test bundle";
+  o.samples = 7;
+  o.data = "images:" + write_images(dir, 4);
+  o.capacity = 32;
+  const Manifest m = write_bundle(o);
+
+  const auto backbone = test::read_bytes(o.backbone), weights = test::read_bytes(o.iciia);
+  EXPECT_EQ(test::read_bytes(o.out + "/backbone.onnx"), backbone);
+  EXPECT_EQ(test::read_bytes(o.out + "/iciia.safetensors"), weights);
+  const Manifest back = read_manifest(o.out + "/manifest.json");
+  EXPECT_EQ(back.backbone_sha256, sha256_hex(backbone));
+  EXPECT_EQ(back.iciia_sha256, sha256_hex(weights));
+  EXPECT_EQ(back.backbone_sha256, m.backbone_sha256);
+  EXPECT_EQ(back.name, "test bundle");
+  EXPECT_EQ(back.backbone.features, "feat");
+  EXPECT_EQ(back.backbone.logits, "out");
+  EXPECT_EQ(back.backbone.input, "input");
+  EXPECT_EQ(back.backbone.preprocess->std, std::vector<float>{0.5f});
+  EXPECT_EQ(back.labels, (std::vector<std::string>{"dark", "mid", "light"}));
+  EXPECT_EQ(back.history_capacity, 32);
+  EXPECT_EQ(back.samples, "samples/index.json");
+  const auto labels_txt = test::read_bytes(o.out + "/labels.txt");
+  EXPECT_EQ(std::string(labels_txt.begin(), labels_txt.end()), "dark\nmid\nlight\n");
+
+  // DESIGN.md's exact layout, key order included.
+  const auto text = test::read_bytes(o.out + "/manifest.json");
+  const std::string manifest(text.begin(), text.end());
+  EXPECT_NE(manifest.find("\"scale\": 0.003921569\n"), std::string::npos) << manifest;  // shortest float form
+  EXPECT_NE(manifest.find("\"std\": [\n        0.5\n      ]"), std::string::npos) << manifest;
+  size_t at = 0;
+  for (const char* key : {"\"format\": \"iciia-bundle/1\"", "\"name\"", "\"backbone\"", "\"file\": \"backbone.onnx\"",
+                          "\"sha256\"", "\"input\"", "\"features\"", "\"logits\"", "\"preprocess\"", "\"size\"",
+                          "\"channels\"", "\"mean\"", "\"std\"", "\"scale\"", "\"iciia\"",
+                          "\"file\": \"iciia.safetensors\"", "\"labels\"", "\"history\"", "\"capacity\": 32",
+                          "\"samples\": \"samples/index.json\""}) {
+    const size_t next = manifest.find(key, at);
+    ASSERT_NE(next, std::string::npos) << key << " missing or out of order in\n" << manifest;
+    at = next;
+  }
+
+  // 7 samples from 3 classes of 4: 3 + 2 + 2, each PNG the source image.
+  const auto index_bytes = test::read_bytes(o.out + "/samples/index.json");
+  const std::string index(index_bytes.begin(), index_bytes.end());
+  std::vector<int> per_class(3);
+  for (int i = 0; i < 7; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%04d.png", i);
+    const std::string entry = std::string("{\"file\": \"") + name + "\", \"label\": ";
+    const size_t pos = index.find(entry);
+    ASSERT_NE(pos, std::string::npos) << name << " not in\n" << index;
+    const int label = index[pos + entry.size()] - '0';
+    ASSERT_GE(label, 0);
+    ASSERT_LT(label, 3);
+    ++per_class[label];
+    const Image im = data::decode_image(test::read_bytes(o.out + "/samples/" + name), name);
+    ASSERT_EQ(im.width, 4);
+    const int k = im.pixels[0] - 40 * label;  // which of the class's images
+    EXPECT_TRUE(k >= 0 && k < 4) << name << " pixel " << int(im.pixels[0]) << " is not an image of class " << label;
+    EXPECT_EQ(im.pixels, solid(4, 4, im.pixels[0]).pixels);
+  }
+  std::sort(per_class.begin(), per_class.end());
+  EXPECT_EQ(per_class, (std::vector<int>{2, 2, 3}));
+  EXPECT_FALSE(fs::exists(o.out + "/samples/0007.png"));
+
+  // Same seed, same draw; another seed, another one.
+  BundleOptions again = o;
+  again.out = dir + "/again";
+  write_bundle(again);
+  EXPECT_EQ(test::read_bytes(again.out + "/samples/index.json"), index_bytes);
+}
+
+TEST(Bundle, RefusesPiecesThatDoNotFit) {
+  const std::string dir = test::temp_dir();
+  BundleOptions o;
+  o.backbone = write_backbone(dir);
+  o.out = dir + "/bundle";
+  o.iciia = write_iciia(dir, 3, 3);
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"'feat' has 2 values", "dim 3"});
+  o.iciia = write_iciia(dir, 2, 4);
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"backbone 'out' 3", "ICIIA 4", "labels 3"});
+  o.iciia = write_iciia(dir, 2, 3);
+  std::ofstream(dir + "/two.txt") << "dark\nmid\n\n";
+  o.labels = dir + "/two.txt";
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"labels 2"});
+  o.labels.clear();
+  o.backbone = write_backbone(dir, /*metadata=*/false);
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"plain.onnx", "no preprocessing"});
+  EXPECT_FALSE(fs::exists(o.out)) << "nothing is written before the pieces are checked";
+}
+
+TEST(Bundle, PickBalancedIsEvenAndSeeded) {
+  std::vector<int32_t> labels;
+  for (int i = 0; i < 100; ++i) labels.push_back(i % 10 == 0 ? 9 : i % 3);  // classes 0-2 common, 9 rare (10)
+  const auto a = pick_balanced(labels, 10, 20, 5);
+  ASSERT_EQ(a.size(), 20u);
+  std::vector<int> per(10);
+  for (size_t i : a) ++per[labels[i]];
+  EXPECT_EQ(per[0] + per[1] + per[2] + per[9], 20);
+  for (int c : {0, 1, 2, 9}) EXPECT_EQ(per[c], 5) << c;
+  EXPECT_EQ(std::set<size_t>(a.begin(), a.end()).size(), 20u);  // no repeats
+  EXPECT_EQ(pick_balanced(labels, 10, 20, 5), a);
+  EXPECT_NE(pick_balanced(labels, 10, 20, 6), a);
+  EXPECT_EQ(pick_balanced(labels, 10, 1000, 5).size(), 100u);  // all there is
+}
+
+}  // namespace
+}  // namespace iciia::train
