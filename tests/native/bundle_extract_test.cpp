@@ -168,6 +168,8 @@ TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
   // DESIGN.md's exact layout, key order included.
   const auto text = test::read_bytes(o.out + "/manifest.json");
   const std::string manifest(text.begin(), text.end());
+  EXPECT_NE(manifest.find("\"scale\": 0.003921569\n"), std::string::npos) << manifest;  // shortest float form
+  EXPECT_NE(manifest.find("\"std\": [\n        0.5\n      ]"), std::string::npos) << manifest;
   size_t at = 0;
   for (const char* key : {"\"format\": \"iciia-bundle/1\"", "\"name\"", "\"backbone\"", "\"file\": \"backbone.onnx\"",
                           "\"sha256\"", "\"input\"", "\"features\"", "\"logits\"", "\"preprocess\"", "\"size\"",

@@ -1,5 +1,8 @@
 #include "train/bundle/manifest.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "train/data/file_bytes.h"
@@ -56,14 +59,28 @@ int small_int(const Json& v, const std::string& name, const std::string& field) 
   return static_cast<int>(v.get<int64_t>());
 }
 
+// The float as the double of its shortest decimal form that reads back to
+// it (0.286f -> 0.286, not 0.28600001335144043): manifests stay readable and
+// a reader that parses doubles and narrows to float gets the same value.
+double shortest(float v) {
+  char buf[32];
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
 Json preprocess_to_json(const PreprocessSpec& p) {
   check_preprocess_spec(p);
   Json j = Json::object();
   j["size"] = {p.height, p.width};
   j["channels"] = p.channels;
-  j["mean"] = p.mean;
-  j["std"] = p.std;
-  j["scale"] = p.scale;
+  j["mean"] = Json::array();
+  for (float v : p.mean) j["mean"].push_back(shortest(v));
+  j["std"] = Json::array();
+  for (float v : p.std) j["std"].push_back(shortest(v));
+  j["scale"] = shortest(p.scale);
   return j;
 }
 
