@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { addPackageRoutes, addTree, ROOT, urlPath } from '../../scripts/server.mjs';
 import { DEFAULT_CHROMIUM, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
+import { randomInput } from '../ort/ort_bench.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addOrtRoutes } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
@@ -46,17 +47,6 @@ const OUT = join(ROOT, 'build/bench_models');
 const SHARED_MOBILENET = join(ROOT, '../shared/models/mobilenet_v3_large.onnx');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** Seeded uniform values in [-a, a). */
-function uniform(n, a, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 * 2 - 1) * a;
-  }
-  return out;
-}
-
 /**
  * ICIIA-T weights (DESIGN.md names, g > 1) of random values at the scale of
  * a trained module: what matters here is the shapes, hence the cost.
@@ -67,7 +57,7 @@ function randomIciia({ dim, classes, partitions, heads, layers }) {
   let seed = 1;
   const t = (name, shape, a, fill) => {
     const n = shape.reduce((x, y) => x * y, 1);
-    tensors[name] = { shape, data: fill === undefined ? uniform(n, a, seed++) : new Float32Array(n).fill(fill) };
+    tensors[name] = { shape, data: fill === undefined ? randomInput(n, seed++).map((v) => v * a) : new Float32Array(n).fill(fill) };
   };
   for (let l = 0; l < layers; l++) {
     const p = `encoder.layers.${l}.`;
