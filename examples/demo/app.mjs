@@ -182,7 +182,7 @@ function resetResults() {
 function rememberThumb(seq, entry) {
   thumbs.set(seq, entry);
   // Bounded: a record older than twice the capacity has left the history.
-  const keep = 2 * (rec?.manifest?.history?.capacity ?? 64);
+  const keep = 2 * rec.historyCapacity;
   for (const old of thumbs.keys()) {
     if (thumbs.size <= keep) break;
     thumbs.delete(old);
@@ -274,8 +274,8 @@ function setStreaming(on) {
 }
 
 /**
- * Plays a client stream: `count` samples of `classes` random classes (or the
- * given class indices), each remembered; returns both running accuracies.
+ * Plays a client stream: `count` samples of `classes` random classes, each
+ * remembered; returns both running accuracies.
  */
 async function playStream({ classes = 3, count = 120, fast = false, seed = randomSeed() } = {}) {
   if (streaming) throw new Error('a stream is already playing');
@@ -332,11 +332,10 @@ async function importHistory(bytes) {
 }
 
 async function openRecognizer(clientId) {
-  const next = await createRecognizer({ model: MODEL_URL, clientId, onProgress, onWarning });
-  rec = next;
+  rec = await createRecognizer({ model: MODEL_URL, clientId, onProgress, onWarning });
   labels = rec.labels;
   $('client-id').value = rec.clientId;
-  $('history-capacity').textContent = String(rec.manifest.history?.capacity ?? '–');
+  $('history-capacity').textContent = String(rec.historyCapacity);
   localStorage.setItem(CLIENT_KEY, rec.clientId);
   await refreshHistorySize();
 }
@@ -476,7 +475,7 @@ async function start() {
   const footer = $('footer');
   footer.textContent =
     `Model ${rec.manifest.name ?? MODEL_NAME}: ${labels.length} classes, fingerprint ${rec.fingerprint.slice(0, 16)}…, ` +
-    `history capacity ${rec.manifest.history?.capacity}. Served from ${location.origin}.`;
+    `history capacity ${rec.historyCapacity}. Served from ${location.origin}.`;
   const offline = samplesReady.then(keepOffline);
   offline.then(
     (n) => footer.append(` Offline copy: ${n} files kept by the service worker.`),
@@ -510,5 +509,4 @@ window.iciiaDemo = {
   exportHistory: async () => Array.from(await exportHistory()),
   importHistory: (bytes) => importHistory(Uint8Array.from(bytes)),
   switchClient,
-  clientId: () => rec?.clientId ?? null,
 };

@@ -4,7 +4,7 @@
 // Browser-safe and Node-safe: no DOM, no Node built-ins.
 
 /** A small seeded generator (mulberry32): reproducible streams for tests. */
-export function seededRandom(seed) {
+function seededRandom(seed) {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -26,7 +26,7 @@ function shuffle(items, random) {
 /**
  * Draws a client stream from the bundle's samples (`samples/index.json`
  * entries `{file, label}`): `classes` labels chosen at random among those
- * present (or the given list), then `count` of their samples in random order.
+ * present, then `count` of their samples in random order.
  * Once every sample of those classes has been shown, they are reshuffled and
  * shown again, so `count` may exceed what the bundle holds.
  * @returns {{classes: number[], items: object[]}}
@@ -34,14 +34,8 @@ function shuffle(items, random) {
 export function pickStream(samples, { classes = 3, count = 120, seed = 1 } = {}) {
   const random = seededRandom(seed);
   const present = [...new Set(samples.map((s) => s.label))].sort((a, b) => a - b);
-  let chosen;
-  if (Array.isArray(classes)) {
-    chosen = classes.filter((c) => present.includes(c));
-    if (chosen.length !== classes.length) throw new RangeError(`the samples hold no image of class(es) ${classes.filter((c) => !present.includes(c))}`);
-  } else {
-    if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`classes must be a positive integer, got ${classes}`);
-    chosen = shuffle([...present], random).slice(0, classes).sort((a, b) => a - b);
-  }
+  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`classes must be a positive integer, got ${classes}`);
+  const chosen = shuffle([...present], random).slice(0, classes).sort((a, b) => a - b);
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
   const pool = samples.filter((s) => chosen.includes(s.label));
   if (!pool.length) throw new RangeError('no samples to stream');
