@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native GoogleTest suites (ctest), Node tests of the wasm
-# build (node --test), and a bounded libFuzzer run of each parser.
+# build (node --test), browser tests of the demo and the package in headless
+# Chromium (node --test), and a bounded libFuzzer run of each parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,6 +13,9 @@ ctest --test-dir build/native --output-on-failure -j"$JOBS"
 
 echo "== wasm tests (node --test)"
 node --test tests/node/
+
+echo "== browser tests (node --test, headless chromium)"
+node --test tests/browser/
 
 echo "== fuzzing (${FUZZ_SECONDS:=30} s per harness)"
 FUZZ_SECONDS="$FUZZ_SECONDS" tests/fuzz/run_fuzz.sh

@@ -1,11 +1,11 @@
 // Embind bindings: the only file that knows both C++ and JavaScript.
 //
-// Every call into the core goes through guard(), which turns iciia::Error
-// into a JavaScript Error whose `code` is the ErrorCode name, so the web
-// package can rethrow it as a typed error. Objects handed to JavaScript are
+// Every call into the core goes through guard() (js_interop.h). Objects handed to JavaScript are
 // small wrappers that own their C++ state; JavaScript frees them with
 // .delete() (the web package's dispose()).
 #include <emscripten/bind.h>
+#include <emscripten/heap.h>
+#include <malloc.h>
 #include <emscripten/val.h>
 
 #include <memory>
@@ -18,44 +18,14 @@
 #include "kernels/vec.h"
 #include "safetensors/safetensors.h"
 #include "util/error.h"
+#include "js_interop.h"
 
 using emscripten::val;
+using iciia::wasm::copy_in;
+using iciia::wasm::copy_out;
+using iciia::wasm::guard;
 
 namespace {
-
-[[noreturn]] void throw_js(const char* code, const std::string& message) {
-  val error = val::global("Error").new_(val(message));
-  error.set("code", val(code));
-  error.throw_();
-}
-
-template <typename F>
-auto guard(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const iciia::Error& e) {
-    throw_js(iciia::error_code_name(e.code()), e.what());
-  } catch (const std::bad_alloc&) {
-    throw_js("OutOfMemory", "iciia: out of WebAssembly memory");
-  } catch (const std::exception& e) {
-    throw_js("Internal", std::string("iciia: internal error: ") + e.what());
-  }
-}
-
-// Copies a JS Uint8Array / Float32Array (or any array-like of numbers) into wasm memory.
-template <typename T>
-std::vector<T> copy_in(const val& array, const char* what) {
-  if (array.isUndefined() || array.isNull() || !array["length"].isNumber())
-    throw iciia::Error(iciia::ErrorCode::kInvalidArgument, std::string(what) + ": expected a typed array");
-  const size_t n = array["length"].as<size_t>();
-  std::vector<T> out(n);
-  val(emscripten::typed_memory_view(n, out.data())).call<void>("set", array);
-  return out;
-}
-
-val copy_out(const std::vector<float>& v) {
-  return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
-}
 
 class Model {
  public:
@@ -223,6 +193,16 @@ class Backbone {
 
 std::string simd_isa() { return ICIIA_VEC_ISA; }
 
+// {heapBytes, usedBytes}: the wasm memory and what malloc has handed out of
+// it — what a leak test watches (the memory itself never shrinks).
+val heap_stats() {
+  const struct mallinfo info = mallinfo();
+  val o = val::object();
+  o.set("heapBytes", static_cast<double>(emscripten_get_heap_size()));
+  o.set("usedBytes", static_cast<double>(info.uordblks));
+  return o;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(iciia_core) {
@@ -248,4 +228,5 @@ EMSCRIPTEN_BINDINGS(iciia_core) {
       .function("runProfiled", &Backbone::run_profiled);
   emscripten::function("readSafetensors", &read_safetensors);
   emscripten::function("simdIsa", &simd_isa);
+  emscripten::function("heapStats", &heap_stats);
 }

@@ -44,7 +44,7 @@ step "extract"
 step "train (ICIIA-B)"
 
 "$ICIIA" bundle --backbone "$WORK/backbone.onnx" --iciia "$WORK/iciia.safetensors" \
-  --samples 40 --data fashion-mnist:test --seed "$SEED" --capacity 64 \
+  --samples 400 --data fashion-mnist:test --seed "$SEED" --capacity 64 \
   --name "Fashion-MNIST: compact CNN + ICIIA-B" --out "$OUT"
 step "bundle"
 

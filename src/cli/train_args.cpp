@@ -25,10 +25,11 @@ void add_training_options(CLI::App* sub, train::TrainOptions& o) {
   sub->add_option("--heads", o.heads, "attention heads h")->capture_default_str();
   sub->add_option("--seq-len", o.seq_len, "longest training sequence (a target and up to seq-len - 1 history images)")
       ->capture_default_str();
-  sub->add_option("--steps", o.steps, "optimizer steps (0: from --epochs)")->capture_default_str();
-  sub->add_option("--epochs", o.epochs, "passes over the images (steps * batch * seq-len images each)")
+  sub->add_option("--steps", o.steps, "optimizer steps (unless --epochs)")->capture_default_str();
+  sub->add_option("--epochs", o.epochs, "if > 0: as many steps as this many passes over the images")
       ->capture_default_str();
-  sub->add_option("--batch", o.batch, "sequences per step")->capture_default_str();
+  sub->add_option("--batch", o.batch, "sequences per step (causal: half as many, at full length)")
+      ->capture_default_str();
   sub->add_option("--lr", o.lr, "peak learning rate (AdamW, 5% warm-up, cosine decay)")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
   sub->add_option("--dropout", o.dropout, "dropout while training (PyTorch's TransformerEncoderLayer places)")

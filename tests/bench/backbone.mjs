@@ -125,14 +125,14 @@ async function runInNode() {
 }
 
 async function runInBrowser() {
-  const [{ openBrowserBench, DEFAULT_CHROMIUM }, { randomInput }] = await Promise.all([
+  const [{ openBrowserBench }, { randomInput }] = await Promise.all([
     import('./browser/run.mjs'),
     import('../ort/ort_bench.mjs'),
   ]);
   const bench = await openBrowserBench({
     models: values.model,
     input: randomInput(count, 7),
-    executablePath: values.chromium ?? DEFAULT_CHROMIUM,
+    executablePath: values.chromium, // undefined: the harness's default
   });
   let audit = null;
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each of them:
-# fuzz_safetensors, then fuzz_onnx, then fuzz_engine.
+# fuzz_safetensors, fuzz_onnx, fuzz_engine, then fuzz_history.
 #   tests/fuzz/run_fuzz.sh              # 60 s per harness
 #   FUZZ_SECONDS=600 tests/fuzz/run_fuzz.sh
 # Exits non-zero if a fuzzer finds a crash; the reproducer is left in
@@ -13,7 +13,7 @@ seconds="${FUZZ_SECONDS:-60}"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DICIIA_FUZZ=ON -DICIIA_FUZZ_ONLY=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target fuzz_safetensors fuzz_onnx fuzz_engine
+cmake --build "$build" -j2 --target fuzz_safetensors fuzz_onnx fuzz_engine fuzz_history
 
 fuzzer="$build/tests/fuzz/fuzz_safetensors"
 corpus="$build/corpus_safetensors"
@@ -123,3 +123,10 @@ done
 # -timeout: one input must not take seconds (the run-cost bound keeps a run
 # to milliseconds); a slower one is reported as a hang.
 run_harness fuzz_engine "$engine_corpus" -max_len=65536 -dict="$engine_dict" -timeout=10
+
+# History records, heads, exports, store loads, manifests: seeds written by
+# the harness itself (valid records need a valid CRC), see its header.
+history_corpus="$build/corpus_history"
+mkdir -p "$history_corpus"
+cp "$root"/tests/fuzz/seeds_history/* "$history_corpus/"
+run_harness fuzz_history "$history_corpus" -max_len=4096

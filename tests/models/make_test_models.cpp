@@ -4,6 +4,9 @@
 // model's name, file, opset and the input dims to run it with.
 //   iciia_make_test_models --benchmark OUT_DIR
 // writes the full-size benchmark models instead (benchmark_models.h: resnet18.onnx).
+//   iciia_make_test_models --bundle OUT_DIR [SEED] [--dim D] [--partitions G] [--capacity N] [--heads H]
+// writes the recognizer's small test bundle (test_bundle.h); another seed is
+// another model, with another fingerprint.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +14,7 @@
 
 #include "onnx/onnx_writer.h"
 #include "benchmark_models.h"
+#include "test_bundle.h"
 #include "test_models.h"
 #include "util/error.h"
 
@@ -27,6 +31,26 @@ int main(int argc, char** argv) {
       std::printf("wrote %s\n", file.string().c_str());
       return 0;
     } catch (const iciia::Error& e) {
+      std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc >= 3 && std::string(argv[1]) == "--bundle") {
+    try {
+      iciia::test_models::TestBundleOptions o;
+      for (int i = 3; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&] { return i + 1 < argc ? std::stoi(argv[++i]) : throw std::invalid_argument(a + " needs a value"); };
+        if (a == "--dim") o.dim = next();
+        else if (a == "--partitions") o.partitions = next();
+        else if (a == "--capacity") o.capacity = next();
+        else if (a == "--heads") o.heads = next();
+        else o.seed = static_cast<uint32_t>(std::stoul(a));
+      }
+      iciia::test_models::write_test_bundle(argv[2], o);
+      std::printf("wrote test bundle (seed %u) to %s\n", o.seed, argv[2]);
+      return 0;
+    } catch (const std::exception& e) {
       std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());
       return 1;
     }

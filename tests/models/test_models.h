@@ -80,6 +80,12 @@ class Builder {
     graph_.nodes.push_back(onnx_build::node(op, inputs, outs, std::move(attrs), id));
     return outs;
   }
+  // A node whose single output gets a chosen name (e.g. `features`).
+  std::string named(const std::string& name, const std::string& op_type, const std::vector<std::string>& inputs,
+                    std::vector<OnnxAttribute> attrs = {}) {
+    graph_.nodes.push_back(onnx_build::node(op_type, inputs, {name}, std::move(attrs), fresh(op_type)));
+    return name;
+  }
   std::string op(const std::string& op_type, const std::vector<std::string>& inputs,
                  std::vector<OnnxAttribute> attrs = {}) {
     return ops(op_type, inputs, 1, std::move(attrs))[0];

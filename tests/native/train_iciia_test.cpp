@@ -171,6 +171,7 @@ struct RingRun : ::testing::Test {
   train::TrainOptions options() const {
     train::TrainOptions o;
     o.seq_len = 17;
+    o.layers = 1;
     o.steps = 300;
     o.batch = 32;
     o.clients = ClientSpec{2, 2, {}};

@@ -1,4 +1,5 @@
 // Shared by the Node tests of the wasm build.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +43,23 @@ export function randomVector(n, seed) {
     out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
   }
   return out;
+}
+
+/**
+ * IndexedDB for Node (fake-indexeddb, a devDependency of web/): installs the
+ * globals the wasm core's IndexedDB library uses. Returns the module so
+ * tests can reach IDBKeyRange etc. through the globals.
+ */
+export async function installFakeIndexedDb() {
+  const entry = join(repoRoot, 'web', 'node_modules', 'fake-indexeddb', 'auto', 'index.mjs');
+  if (!existsSync(entry)) throw new Error(`${entry} missing: run scripts/setup.sh (npm ci in web/)`);
+  return import(entry);
+}
+
+/** The small test bundle of tests/models/test_bundle.h, written by the native generator, or null. */
+export function writeTestBundle(dir, seed = 1) {
+  const generator = join(repoRoot, 'build', 'native', 'iciia_make_test_models');
+  if (!existsSync(generator)) return null;
+  execFileSync(generator, ['--bundle', dir, String(seed)], { stdio: 'pipe' });
+  return dir;
 }

@@ -156,7 +156,8 @@ function valueInfoName(bytes, f) {
 
 /**
  * The names an ONNX model's main graph knows: node outputs, graph outputs, and
- * value_info entries (raw ValueInfoProto bytes, which carry the type).
+ * value_info entries (raw ValueInfoProto bytes, which carry the type); and
+ * its nodes in file order ({opType, inputs, outputs}).
  * @param {Uint8Array} bytes
  */
 export function inspectOnnxGraph(bytes) {
@@ -166,11 +167,20 @@ export function inspectOnnxGraph(bytes) {
   const produced = new Set();
   const outputs = [];
   const valueInfo = new Map();
+  const nodes = [];
   for (const g of graphs) {
     for (const f of fields(bytes, g.start, g.end)) {
       if (f.wire !== WIRE_LEN) continue;
       if (f.field === 1) {
-        for (const n of fields(bytes, f.start, f.end)) if (n.field === 2 && n.wire === WIRE_LEN) produced.add(text(bytes, n));
+        const node = { opType: '', inputs: [], outputs: [] };
+        for (const n of fields(bytes, f.start, f.end)) {
+          if (n.wire !== WIRE_LEN) continue;
+          if (n.field === 1) node.inputs.push(text(bytes, n));
+          else if (n.field === 2) node.outputs.push(text(bytes, n));
+          else if (n.field === 4) node.opType = text(bytes, n);
+        }
+        for (const o of node.outputs) produced.add(o);
+        nodes.push(node);
       } else if (f.field === 12) {
         outputs.push(valueInfoName(bytes, f));
       } else if (f.field === 13) {
@@ -179,7 +189,7 @@ export function inspectOnnxGraph(bytes) {
     }
   }
   produced.delete('');
-  return { graphs, produced, outputs, valueInfo };
+  return { graphs, produced, outputs, valueInfo, nodes };
 }
 
 /**

@@ -26,8 +26,71 @@ export interface CoreModule {
     metadata: Record<string, string>;
     tensors: Record<string, { dtype: string; shape: number[]; data?: Float32Array }>;
   };
+  Recognizer: {
+    create(
+      files: { manifest: string; backbone: Uint8Array; iciia: Uint8Array },
+      options: { database: string; clientId: string; historyCapacity: number; onWarning?: (m: string) => void },
+    ): CoreRecognizer;
+  };
   simdIsa(): string;
+  heapStats(): { heapBytes: number; usedBytes: number };
   HEAPU8: Uint8Array;
+}
+
+/** Callback of the core's asynchronous operations. */
+export type CoreCallback<T> = (error: CoreAsyncError | null, result: T) => void;
+export interface CoreAsyncError {
+  code: string;
+  message: string;
+  quota?: boolean;
+}
+
+export interface CoreRecognition {
+  top: { index: number; score: number }[];
+  baseline: { index: number; score: number }[];
+  attention: Float32Array;
+  attentionSeq: number[];
+  seq: number | undefined;
+  historySize: number;
+  timings: { preprocess: number; backbone: number; iciia: number; store: number };
+}
+
+export interface CoreRecognizerInfo {
+  fingerprint: string;
+  dim: number;
+  numClasses: number;
+  capacity: number;
+  name: string;
+  labels: string[];
+  inputSize: [number, number];
+  inputChannels: number;
+  attention: 'full' | 'causal';
+  cached: boolean;
+}
+
+export interface CoreRecognizer {
+  info(): CoreRecognizerInfo;
+  preprocess(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number): Float32Array;
+  recognizeImage(
+    pixels: Uint8Array | Uint8ClampedArray,
+    width: number,
+    height: number,
+    channels: number,
+    options: { remember: boolean; topK: number; timestamp: number },
+    callback: CoreCallback<CoreRecognition>,
+  ): void;
+  recognizeFeatures(
+    features: Float32Array,
+    logits: Float32Array,
+    options: { remember: boolean; topK: number; timestamp: number },
+    callback: CoreCallback<CoreRecognition>,
+  ): void;
+  sync(callback: CoreCallback<undefined>): void;
+  historySize(): number;
+  clear(callback: CoreCallback<undefined>): void;
+  exportHistory(callback: CoreCallback<Uint8Array>): void;
+  importHistory(bytes: Uint8Array, callback: CoreCallback<number>): void;
+  delete(): void;
 }
 
 export interface CoreModel {

@@ -17,6 +17,26 @@ export class IciiaError extends Error {
 /** A weights, model or bundle file is malformed, inconsistent or unsupported. */
 export class ModelFormatError extends IciiaError {}
 
+/** A bundle file could not be fetched or read (HTTP error, offline, missing file). */
+export class ModelLoadError extends IciiaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ModelLoad', options);
+  }
+}
+
+/**
+ * IndexedDB refused (or failed) to store or read the history. `quota` is true
+ * when the disk or origin quota is full. Nothing stored before is lost: the
+ * failed operation changed neither storage nor the recognizer's memory.
+ */
+export class StorageError extends IciiaError {
+  readonly quota: boolean;
+  constructor(message: string, quota: boolean, options?: { cause?: unknown }) {
+    super(message, quota ? 'QuotaExceeded' : 'StorageError', options);
+    this.quota = quota;
+  }
+}
+
 /** A size bound was exceeded (a tensor larger than allowed, a history too long). */
 export class LimitError extends IciiaError {}
 

@@ -38,8 +38,9 @@ IciiaConfig train_config(const TrainOptions& o, int dim, int classes) {
 }
 
 int64_t train_steps(const TrainOptions& o, int64_t images) {
-  if (o.steps > 0) return o.steps;
-  const double per_step = static_cast<double>(o.batch) * o.seq_len;
+  if (o.epochs <= 0) return std::max<int64_t>(1, o.steps);
+  // A step holds batch sequences of seq_len / 2 images on average.
+  const double per_step = static_cast<double>(o.batch) * (o.seq_len + 1) / 2;
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(o.epochs * static_cast<double>(images) / per_step)));
 }
 
@@ -69,14 +70,17 @@ TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, cons
                                     : o.lr * 0.5 * (1 + std::cos(M_PI * static_cast<double>(step - warmup) / (steps - warmup)));
     for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
-    // Causal trains every prefix of one full-length sequence; full (and ff,
-    // whose positions are independent, at full's cost) a random length.
-    const int S = o.attention == Attention::kCausal ? o.seq_len : 1 + static_cast<int>(uniform_index(rng, o.seq_len));
-    std::vector<int64_t> index(static_cast<size_t>(o.batch) * o.seq_len);
-    for (int b = 0; b < o.batch; ++b) sampler.sample(rng, classes, index.data() + static_cast<size_t>(b) * o.seq_len);
+    // Causal trains every prefix of full-length sequences, half as many so a
+    // step costs what a full step does on average; full (and ff, whose
+    // positions are independent) draws the length.
+    const bool causal = o.attention == Attention::kCausal;
+    const int S = causal ? o.seq_len : 1 + static_cast<int>(uniform_index(rng, o.seq_len));
+    const int B = causal ? (o.batch + 1) / 2 : o.batch;
+    std::vector<int64_t> index(static_cast<size_t>(B) * o.seq_len);
+    for (int b = 0; b < B; ++b) sampler.sample(rng, classes, index.data() + static_cast<size_t>(b) * o.seq_len);
     const torch::Tensor idx =
-        torch::from_blob(index.data(), {o.batch, o.seq_len}, torch::kInt64).narrow(1, 0, S).reshape({-1});
-    const torch::Tensor x = X.index_select(0, idx).view({o.batch, S, set.dim});
+        torch::from_blob(index.data(), {B, o.seq_len}, torch::kInt64).narrow(1, 0, S).reshape({-1});
+    const torch::Tensor x = X.index_select(0, idx).view({B, S, set.dim});
     const torch::Tensor y = Y.index_select(0, idx);
 
     const torch::Tensor logits = result.net.forward(x, o.dropout).reshape({-1, set.num_classes});

@@ -8,7 +8,8 @@
 // situation; the sequence length is drawn uniformly from [1, seq_len] per
 // step so every history length 0..seq_len-1 is trained. With `causal`
 // attention position i is a target with a history of i images, so one
-// sequence of seq_len trains every history length at once. `ff` ignores the
+// sequence of seq_len trains every history length at once; a causal step
+// takes half the batch at full length, about the positions of a full step. `ff` ignores the
 // history, so it is an ordinary classifier head trained on the same images
 // (drawn as for `full`).
 #pragma once

@@ -3,9 +3,7 @@
 // and exposes window.iciiaBench = { init, runModel } for the Node driver
 // (run.mjs) to call through page.evaluate. Everything is fetched from the
 // driver's loopback server under the same paths as in the repository, except
-// onnxruntime-web's dist folder, served as /onnxruntime-web/dist/.
-
-export const ORT_DIST = '/onnxruntime-web/dist/';
+// onnxruntime-web's dist folder (ort_web.mjs).
 
 const status = (text) => {
   const el = document.getElementById('status');
@@ -15,7 +13,7 @@ const status = (text) => {
 try {
   const [{ loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
-    import(`${ORT_DIST}ort.wasm.min.mjs`),
+    import('./ort_web.mjs').then((m) => m.loadOrt()),
     import('/tests/bench/clock.mjs'),
     import('./measure.mjs'),
   ]);
@@ -38,13 +36,6 @@ try {
     await new Promise((r) => setTimeout(r, settleMs));
     const ghz = await measureGhz();
     core = await loadCore();
-    // As tests/ort/ort_run.mjs configures it for Node: wasm from the package's
-    // dist (here the served folder), one thread (no worker), SIMD, no proxy worker.
-    ort.env.wasm.wasmPaths = new URL(ORT_DIST, location.href).href;
-    ort.env.wasm.numThreads = 1;
-    ort.env.wasm.simd = true;
-    ort.env.wasm.proxy = false;
-    ort.env.logLevel = 'warning';
     return {
       ghz,
       simdIsa: core.simdIsa(),

@@ -1,0 +1,48 @@
+// Where history records live: one client's key space of (seq → bytes),
+// seq -1 being the head. In the browser and in Node this is IndexedDB
+// (wasm/idb_backend.*, one key per record); natively an in-memory map.
+//
+// Every operation is asynchronous (IndexedDB is) and completes exactly once
+// through its callback, possibly before the call returns.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace iciia {
+
+inline constexpr int64_t kHeadSeq = -1;
+
+struct StoreStatus {
+  enum class Kind { kOk, kQuota, kFailed };
+  Kind kind = Kind::kOk;
+  std::string message;
+  bool ok() const { return kind == Kind::kOk; }
+};
+
+using Bytes = std::vector<uint8_t>;
+
+class RecordBackend {
+ public:
+  virtual ~RecordBackend() = default;
+
+  using GetDone = std::function<void(StoreStatus, std::vector<std::optional<Bytes>>)>;
+  using ListDone = std::function<void(StoreStatus, std::vector<int64_t>)>;
+  using WriteDone = std::function<void(StoreStatus)>;
+
+  // The values stored under `seqs`, in that order (nullopt when absent), read
+  // in one transaction.
+  virtual void get(std::vector<int64_t> seqs, GetDone done) = 0;
+  // Every record seq (>= 0) stored for this client, ascending.
+  virtual void list(ListDone done) = 0;
+  // One atomic transaction: store `puts`, then delete every record seq in
+  // [erase_from, erase_to). Either all of it lands or none of it.
+  virtual void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
+                     WriteDone done) = 0;
+};
+
+}  // namespace iciia

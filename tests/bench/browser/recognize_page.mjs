@@ -1,0 +1,56 @@
+// The in-page half of `node tests/bench/recognize.mjs`: end-to-end
+// recognize() on a full history, with the package's own per-stage timings.
+// onnxruntime-web is imported only for backend 'ort', from the same served
+// folder (and with the same settings) as page.mjs uses.
+import { createRecognizer } from '/web/dist/index.js';
+
+import { loadOrt } from './ort_web.mjs';
+
+const status = (text) => (document.getElementById('status').textContent = text);
+
+/** Random pixels of a `width` x `height` image with `channels` channels (content does not change the cost). */
+function randomImage({ width, height, channels }) {
+  const data = new Uint8Array(width * height * channels);
+  for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+  return { data, width, height, channels };
+}
+
+/**
+ * One configuration: a recognizer on `model` with `backend`, its history
+ * cleared then filled with `capacity` images, `warmup` untimed calls, then
+ * `reps` timed calls, every one remembered (so each pays the store and
+ * evicts the oldest record, as a full history does). Returns plain rows.
+ */
+async function run({ model, backend, capacity, warmup, reps, image }) {
+  status(`${backend}: ${model}`);
+  const rec = await createRecognizer({
+    model: new URL(model, location.href).href,
+    clientId: `bench-${backend}`,
+    historyCapacity: capacity,
+    backend,
+    ...(backend === 'ort' ? { ort: await loadOrt() } : {}),
+    database: 'iciia-bench',
+  });
+  try {
+    await rec.history.clear();
+    const images = Array.from({ length: 8 }, () => randomImage(image));
+    for (let i = 0; i < capacity + warmup; i++) await rec.recognize(images[i % images.length]);
+    const rows = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const r = await rec.recognize(images[i % images.length]);
+      rows.push({ total: performance.now() - t0, ...r.timings, history: r.attention.length });
+    }
+    await rec.history.clear();
+    return { backend: rec.backend, rows };
+  } finally {
+    rec.dispose();
+    status('idle');
+  }
+}
+
+window.iciiaRecognizeBench = {
+  run,
+  env: () => ({ userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated === true }),
+};
+status('ready');

@@ -1,0 +1,153 @@
+// The demo page (examples/demo/) in headless Chromium, served as
+// ./scripts/main.sh serves it: the loopback allow-list server under the
+// strict CSP of scripts/server.mjs, the bundled Fashion-MNIST model.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { DEMO_CSP, demoRoutes, ROOT } from '../../scripts/server.mjs';
+import { browserMissing, openBrowser, openDemo } from './harness.mjs';
+
+const skip = await browserMissing();
+if (skip) console.log(`skipping the demo's browser tests: ${skip}`);
+
+// 3 classes x 40 images, always the same ones: the stream is seeded.
+const STREAM = { classes: 3, count: 120, seed: 20240611, fast: true };
+const ARTIFACT = join(ROOT, 'build/artifacts/demo.png');
+const MANIFEST = join(ROOT, 'models/fashion-mnist/manifest.json');
+
+describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
+  let browser, routes, page, info, stream;
+
+  before(async () => {
+    assert.ok(existsSync(MANIFEST), 'models/fashion-mnist/ holds no bundle');
+    routes = demoRoutes();
+    browser = await openBrowser({ routes });
+    let response;
+    ({ page, info, response } = await openDemo(browser));
+    assert.equal(response.headers()['content-security-policy'], DEMO_CSP);
+  });
+  after(() => browser?.close());
+
+  test('loads the model and its samples with no console errors and no page errors', async () => {
+    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+    assert.deepEqual(info.labels, manifest.labels);
+    assert.equal(info.samples, JSON.parse(readFileSync(join(MANIFEST, '..', manifest.samples), 'utf8')).length);
+    assert.equal(info.historySize, 0);
+    assert.equal(await page.locator('#app').isVisible(), true);
+    assert.equal(await page.locator('#error').isVisible(), false);
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('a client stream: the adapted accuracy ends above the backbone\'s', async (t) => {
+    stream = await page.evaluate((o) => window.iciiaDemo.playStream(o), STREAM);
+    t.diagnostic(`${stream.n} images of classes ${stream.classes} (seed ${stream.seed}): ` +
+      `backbone ${(100 * stream.baselineAccuracy).toFixed(1)}%, adapted ${(100 * stream.adaptedAccuracy).toFixed(1)}%`);
+    assert.equal(stream.n, STREAM.count);
+    assert.equal(stream.classes.length, STREAM.classes);
+    const capacity = (await page.evaluate(() => document.getElementById('history-capacity').textContent)) | 0;
+    stream.steps.forEach((s, i) => {
+      assert.ok(stream.classes.includes(s.label));
+      assert.equal(s.attention, Math.min(i, capacity), `step ${i}: attention over the history before it`);
+      assert.equal(s.historySize, Math.min(i + 1, capacity));
+      if (i) assert.ok(s.seq > stream.steps[i - 1].seq, 'record ids increase');
+    });
+    assert.ok(stream.adaptedAccuracy > stream.baselineAccuracy,
+      `adapted ${stream.adaptedAccuracy} should beat the backbone's ${stream.baselineAccuracy}`);
+    assert.equal(await page.locator('#acc-adapted-text').textContent(), `${(100 * stream.adaptedAccuracy).toFixed(1)}%`);
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('a screenshot of the demo after the stream (build/artifacts/demo.png)', async (t) => {
+    mkdirSync(join(ROOT, 'build/artifacts'), { recursive: true });
+    await page.screenshot({ path: ARTIFACT, fullPage: true });
+    assert.ok(existsSync(ARTIFACT));
+    t.diagnostic(`screenshot: ${ARTIFACT}`);
+    console.log(`screenshot of the demo: ${ARTIFACT}`);
+  });
+
+  test('after a reload the history is still there and the next decision attends to it', async () => {
+    const before = await page.evaluate(() => window.iciiaDemo.historySize());
+    assert.ok(before > 0);
+    ({ info } = await openDemo(browser, { page, reload: true }));
+    assert.equal(info.historySize, before);
+    const r = await page.evaluate(() => window.iciiaDemo.recognizeSample({ index: 0 }));
+    assert.equal(r.attention.length, before, 'the first image after the reload attends to the stored history');
+    const known = new Set(stream.steps.map((s) => s.seq));
+    assert.ok(r.attention.every((a) => known.has(a.seq)), 'over the records the stream stored');
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('a corrupt stored record is skipped with a note on the page, and the others stay', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const victim = stream.steps.at(-1).seq;
+    // One flipped feature byte in IndexedDB (records: key [clientId, seq], value the record's bytes).
+    await page.evaluate(async ({ client, seq }) => {
+      const done = (req) => new Promise((resolve, reject) => {
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const db = await done(indexedDB.open('iciia-web'));
+      const tx = db.transaction('records', 'readwrite');
+      const bytes = new Uint8Array(await done(tx.objectStore('records').get([client, seq])));
+      bytes[bytes.length - 12] ^= 0x40;
+      await done(tx.objectStore('records').put(bytes, [client, seq]));
+      db.close();
+    }, { client: info.clientId, seq: victim });
+
+    ({ info } = await openDemo(browser, { page, reload: true }));
+    assert.equal(info.historySize, size - 1);
+    assert.equal(await page.locator('#warning').isVisible(), true);
+    const r = await page.evaluate(() => window.iciiaDemo.recognizeSample({ index: 2, remember: false }));
+    assert.equal(r.attention.length, size - 1);
+    assert.ok(!r.attention.some((a) => a.seq === victim), 'the corrupt record is not attended to');
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('a picked colour image of another size is recognized and remembered; a file that is no image is refused', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 300, height: 170 } }); // colour PNG, 300x170
+    await page.setInputFiles('#pick-images', { name: 'photo.png', mimeType: 'image/png', buffer: photo });
+    await page.waitForFunction(() => document.getElementById('truth').textContent.includes('photo.png'));
+    const capacity = Number(await page.locator('#history-capacity').textContent());
+    assert.equal(await page.evaluate(() => window.iciiaDemo.historySize()), Math.min(size + 1, capacity));
+    assert.equal(await page.locator('#adapted li').count(), 3);
+    assert.equal(await page.locator('#error').isVisible(), false);
+
+    await page.setInputFiles('#pick-images', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.waitForFunction(() => !document.getElementById('error').hidden);
+    assert.match(await page.locator('#error').textContent(), /notes\.txt/);
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('export, clear and import restore the history; another client id has its own', async () => {
+    const demo = (fn, arg) => page.evaluate(fn, arg);
+    const size = await demo(() => window.iciiaDemo.historySize());
+    const exported = await demo(() => window.iciiaDemo.exportHistory());
+    assert.ok(exported.length > 0);
+    assert.equal(await demo(() => window.iciiaDemo.clearHistory()), 0);
+    assert.equal(await demo((b) => window.iciiaDemo.importHistory(b), exported), size);
+
+    assert.equal(await demo(() => window.iciiaDemo.switchClient('someone-else')), 'someone-else');
+    assert.equal(await demo(() => window.iciiaDemo.historySize()), 0);
+    const first = await demo(() => window.iciiaDemo.recognizeSample({ index: 1 }));
+    assert.equal(first.attention.length, 0, 'a new client starts with no history');
+    await demo(() => window.iciiaDemo.switchClient('demo-user'));
+    assert.equal(await demo(() => window.iciiaDemo.historySize()), size);
+    assert.deepEqual(browser.errors, []);
+  });
+
+  test('every request was a same-origin GET of a served file, with no body: no pixels or features left the page', () => {
+    assert.deepEqual(browser.violations(), []);
+    assert.ok(browser.requests.length > info.samples);
+    for (const r of browser.requests) {
+      const u = new URL(r.url);
+      assert.equal(r.method, 'GET', r.url);
+      assert.equal(r.hasBody, false, r.url);
+      assert.equal(u.origin, browser.origin, r.url);
+      assert.equal(u.search + u.hash, '', r.url);
+      assert.ok(routes.has(u.pathname) || u.pathname === '/', `${r.url} is not a served file`);
+    }
+  });
+});

@@ -1,0 +1,213 @@
+// Headless Debian Chromium driven by playwright-core (this folder's one
+// dependency; it downloads no browser), over the allow-list server of
+// scripts/server.mjs. Shared by the browser tests and the in-browser
+// benchmarks (tests/bench/).
+//
+//   const b = await openBrowser({ routes });    // server + browser + request audit
+//   const page = await b.newPage();             // console errors and page errors recorded
+//   await page.goto(b.origin + '/examples/demo/');
+//   b.requests, b.violations(), b.errors
+//   await b.close();
+//
+// Offline by construction: the server binds 127.0.0.1 and serves only the
+// routes; every request of the context (pages, workers) goes through a
+// playwright route that lets through only same-origin GETs of those routes
+// (anything else is aborted and recorded as a violation); Chromium runs with
+// background networking, component updates, sync and QUIC off and a host
+// resolver that resolves no name at all.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DEMO_CSP, DEMO_PATH, startServer } from '../../scripts/server.mjs';
+
+export const DEFAULT_CHROMIUM = process.env.ICIIA_CHROMIUM || '/usr/bin/chromium';
+
+async function loadPlaywright() {
+  const require = createRequire(import.meta.url);
+  try {
+    return { chromium: require('playwright-core').chromium, version: require('playwright-core/package.json').version };
+  } catch (e) {
+    throw new Error(`playwright-core is not installed in tests/browser (run scripts/setup.sh, or \`npm ci\` there): ${e.message}`);
+  }
+}
+
+/**
+ * Why browser tests cannot run here (Chromium or playwright-core absent), or
+ * null when they can. The only reasons a browser test may skip.
+ */
+export async function browserMissing(executablePath = DEFAULT_CHROMIUM) {
+  if (!existsSync(executablePath))
+    return `${executablePath} not found: install Debian's chromium (scripts/setup.sh does: apt-get install chromium)`;
+  try {
+    await loadPlaywright();
+  } catch (e) {
+    return e.message;
+  }
+  return null;
+}
+
+function chromiumVersionLine(executablePath) {
+  try {
+    return execFileSync(executablePath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts the server on `routes` (see scripts/server.mjs) and a persistent
+ * Chromium context (IndexedDB, caches and service workers live in
+ * `userDataDir`: pass one to reuse a profile across launches, it is then
+ * yours to remove; by default a fresh temporary one, removed by close()).
+ * @param {object} o
+ * @param {Map<string, object>} o.routes
+ * @param {string|null} [o.csp] the Content-Security-Policy header (null: none)
+ * @param {'block'|'allow'} [o.serviceWorkers]
+ * @param {(line: string) => void} [o.log] console warnings of the pages
+ */
+export async function openBrowser({
+  routes,
+  csp = DEMO_CSP,
+  executablePath = DEFAULT_CHROMIUM,
+  userDataDir = null,
+  serviceWorkers = 'block',
+  log = (l) => console.error(l),
+}) {
+  if (!existsSync(executablePath))
+    throw new Error(`${executablePath} not found: install Debian's chromium (scripts/setup.sh does: apt-get install chromium)`);
+  const { chromium, version: playwrightVersion } = await loadPlaywright();
+  const versionLine = chromiumVersionLine(executablePath); // before the browser starts: nothing else runs meanwhile
+  const srv = await startServer({ routes, csp });
+  const origin = srv.origin;
+  const ownProfile = !userDataDir;
+  const profile = userDataDir ?? (await mkdtemp(join(tmpdir(), 'iciia-chromium-')));
+  const requests = [];
+  const violations = new Set();
+  const errors = [];
+  let context = null;
+
+  // Best effort if the process ends without close() (e.g. a test timed out).
+  const removeProfileAtExit = () => rmSync(profile, { recursive: true, force: true });
+  if (ownProfile) process.once('exit', removeProfileAtExit);
+  const cleanup = async () => {
+    await context?.close().catch(() => {});
+    await srv.close();
+    if (ownProfile) {
+      await rm(profile, { recursive: true, force: true });
+      process.off('exit', removeProfileAtExit);
+    }
+  };
+
+  const watch = (page) => {
+    page.on('websocket', (ws) => violations.add(`WebSocket ${ws.url()}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+      if (m.type() === 'error' || m.type() === 'warning') log(`[page console.${m.type()}] ${m.text()}`);
+    });
+    page.on('pageerror', (e) => {
+      errors.push(`page error: ${e.message}`);
+      log(`[page error] ${e.stack ?? e.message}`);
+    });
+    page.on('crash', () => errors.push('page crashed'));
+    return page;
+  };
+
+  try {
+    const isRoot = process.getuid?.() === 0;
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      chromiumSandbox: !isRoot, // root cannot use Chromium's sandbox: --no-sandbox
+      args: [
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+        ...(isRoot ? ['--no-sandbox'] : []),
+      ],
+      serviceWorkers,
+      acceptDownloads: false,
+      viewport: { width: 1280, height: 900 },
+      timeout: 120_000,
+    });
+
+    const allowed = (request) => {
+      if (/^(data|blob):/.test(request.url())) return true; // in memory, not network
+      if (request.method() !== 'GET' || request.postDataBuffer()) return false;
+      let u;
+      try {
+        u = new URL(request.url());
+      } catch {
+        return false;
+      }
+      return u.origin === origin && u.search === '' && u.hash === '' && (routes.has(u.pathname) || u.pathname === '/');
+    };
+    // Every request the context makes (pages, workers) is recorded, and any
+    // not allowed is a violation; the route lets through only allowed ones,
+    // so nothing else ever leaves the browser.
+    context.on('request', (request) => {
+      requests.push({ method: request.method(), url: request.url(), hasBody: !!request.postDataBuffer() });
+      if (!allowed(request)) violations.add(`${request.method()} ${request.url()}`);
+    });
+    await context.route('**/*', (route, request) => {
+      if (allowed(request)) return route.continue();
+      violations.add(`${request.method()} ${request.url()}`);
+      return route.abort('blockedbyclient');
+    });
+    context.on('page', watch);
+    for (const p of context.pages()) watch(p);
+
+    return {
+      origin,
+      context,
+      /** Stops serving (e.g. to check that a page works offline); close() still cleans up. */
+      stopServer: () => srv.close(),
+      requests,
+      errors,
+      /** Requests off the allow-list so far (blocked, but a failure). */
+      violations: () => [...violations],
+      /** A page of this context, its console errors and page errors recorded in `errors`. */
+      newPage: () => context.newPage(),
+      /** Browser and harness versions, for benchmark headers. */
+      versions: async () => {
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        const { product } = await cdp.send('Browser.getVersion');
+        await cdp.detach();
+        await page.close();
+        return { product, chromiumVersion: product.split('/').pop(), versionLine, executablePath, playwrightVersion };
+      },
+      close: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/**
+ * Opens the demo (scripts/server.mjs's DEMO_PATH, plus `query`) in `page` (by
+ * default a new one), or reloads `page`, and waits for window.iciiaDemo.ready;
+ * returns its info and the page's HTTP response.
+ */
+export async function openDemo(browser, { query = '', page = null, reload = false } = {}) {
+  page ??= await browser.newPage();
+  const options = { waitUntil: 'load', timeout: 60_000 };
+  const response = reload ? await page.reload(options) : await page.goto(`${browser.origin}${DEMO_PATH}${query}`, options);
+  try {
+    await page.waitForFunction(() => window.iciiaDemo, null, { timeout: 60_000 });
+  } catch {
+    throw new Error(`the demo did not start (window.iciiaDemo missing); page errors:\n${browser.errors.join('\n')}`);
+  }
+  const info = await page.evaluate(() => window.iciiaDemo.ready);
+  return { page, response, info };
+}

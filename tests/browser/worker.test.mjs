@@ -1,0 +1,58 @@
+// The package inside a module Web Worker (tests/browser/pages/worker.html):
+// createRecognizer and recognize run there, results come back by
+// postMessage, and they equal what the page's own thread computes.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+import { addTree, demoRoutes, ROOT } from '../../scripts/server.mjs';
+import { browserMissing, openBrowser } from './harness.mjs';
+
+const skip = await browserMissing();
+if (skip) console.log(`skipping the worker browser test: ${skip}`);
+
+const COUNT = 12;
+
+describe('module Web Worker', { skip: skip ?? false, timeout: 600_000 }, () => {
+  let browser = null;
+  after(() => browser?.close());
+
+  test('createRecognizer and recognize work in a module worker, as on the page', async () => {
+    const routes = addTree(demoRoutes(), join(ROOT, 'tests/browser/pages'));
+    browser = await openBrowser({ routes });
+    const page = await browser.newPage();
+    await page.goto(`${browser.origin}/tests/browser/pages/worker.html`);
+    await page.waitForFunction(() => window.runWorker && window.runPage, null, { timeout: 60_000 });
+
+    const inWorker = await page.evaluate((o) => window.runWorker(o), { clientId: 'worker', count: COUNT });
+    assert.equal(inWorker.inWorker, true);
+    assert.ok(inWorker.labels.length > 1);
+    assert.equal(inWorker.results.length, COUNT);
+    assert.equal(inWorker.size, COUNT);
+    inWorker.results.forEach((r, i) => {
+      assert.equal(r.top.length, 3);
+      assert.equal(r.baseline.length, 3);
+      for (const list of [r.top, r.baseline]) {
+        list.forEach((e, k) => {
+          assert.equal(e.label, inWorker.labels[e.index]);
+          assert.ok(e.score >= 0 && e.score <= 1);
+          if (k) assert.ok(e.score <= list[k - 1].score, 'sorted by score');
+        });
+      }
+      assert.equal(r.attention, i, 'attends over the history before the image');
+      assert.equal(r.historySize, i + 1);
+    });
+
+    const onPage = await page.evaluate((o) => window.runPage(o), { clientId: 'page', count: COUNT });
+    assert.equal(onPage.inWorker, false);
+    onPage.results.forEach((r, i) => {
+      const w = inWorker.results[i];
+      for (const key of ['top', 'baseline']) {
+        assert.deepEqual(r[key].map((e) => e.index), w[key].map((e) => e.index), `image ${i} ${key}`);
+        r[key].forEach((e, k) => assert.ok(Math.abs(e.score - w[key][k].score) <= 1e-6, `image ${i} ${key} score`));
+      }
+    });
+    assert.deepEqual(browser.errors, []);
+    assert.deepEqual(browser.violations(), []);
+  });
+});
