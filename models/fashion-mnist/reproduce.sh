@@ -40,7 +40,7 @@ done
 step "extract"
 
 "$ICIIA" train --features "$WORK/train.safetensors" --out "$WORK/iciia.safetensors" \
-  --preset B --attention full --layers 1 --epochs 20 --seed "$SEED"
+  --preset B --attention full --layers 1 --steps 577 --seed "$SEED"
 step "train (ICIIA-B)"
 
 "$ICIIA" bundle --backbone "$WORK/backbone.onnx" --iciia "$WORK/iciia.safetensors" \
