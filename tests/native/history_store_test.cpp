@@ -191,8 +191,11 @@ TEST(HistoryStore, OtherModelsRecordsAreNeverReturned) {
   for (int i = 10; i < 14; ++i) append(b, i);
   EXPECT_EQ(b.store.records().size(), 4u);
   EXPECT_EQ(stored_records(*db), 4u);
-  for (auto& [k, v] : db->entries)
-    if (k.second >= 0) EXPECT_EQ(decode_record(v, fp(2), kDim).status, RecordStatus::kOk);
+  for (auto& [k, v] : db->entries) {
+    if (k.second >= 0) {
+      EXPECT_EQ(decode_record(v, fp(2), kDim).status, RecordStatus::kOk);
+    }
+  }
 }
 
 TEST(HistoryStore, QuotaErrorChangesNothing) {
