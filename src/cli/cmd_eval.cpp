@@ -50,6 +50,8 @@ Run add_eval(CLI::App& app) {
   sub->add_option("--seeds", args->seeds, "seeds (comma-separated); each retrains the modules and draws new episodes")
       ->capture_default_str();
   sub->add_option("--episodes", args->options.episodes, "episodes per client kind and seed")->capture_default_str();
+  sub->add_option("--jobs", args->options.jobs, "modules trained / methods evaluated at once (same results for any)")
+      ->capture_default_str();
   sub->add_option("--ns", args->ns, "history lengths (comma-separated)")->capture_default_str();
   sub->add_option("--report", args->report, "markdown file to write (also printed)");
   sub->add_option("--plot", args->plot, "PNG file to write: accuracy against history length");

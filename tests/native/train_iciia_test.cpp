@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "test_support.h"
 
@@ -209,14 +210,34 @@ TEST_F(RingRun, IciiaBeatsTheBackboneAndTheAblation) {
   }
 }
 
+TEST_F(RingRun, PartitionsOptionOverridesOnlyT) {
+  train::EvalOptions e;
+  e.train = options();
+  e.train.steps = 5;
+  e.train.partitions = 2;
+  e.seeds = {1};
+  e.ns = {0, 2};
+  e.episodes = 20;
+  e.skip = {"ff", "B-full", "B-causal", "T-causal"};
+  e.verbose = false;
+  const train::EvalResult r = train::evaluate(&train_set, "ring-train", test_set, "ring-test", e);
+  EXPECT_EQ(r.config_b.num_partitions, 1);
+  EXPECT_EQ(r.config_t.num_partitions, 2);
+}
+
+// Same seed, same weights: also when other trainings run on other threads
+// at the same time (eval --jobs), since each draws from its own generators.
 TEST_F(RingRun, TrainingRepeatsForASeed) {
   train::TrainOptions o = options();
   o.steps = 20;
   o.attention = train::Attention::kCausal;
   const auto a = train::train_iciia(train_set, "ring", o).net.named_tensors();
-  const auto b = train::train_iciia(train_set, "ring", o).net.named_tensors();
-  o.seed = 2;
-  const auto c = train::train_iciia(train_set, "ring", o).net.named_tensors();
+  std::vector<NamedTensor> b, c;
+  train::TrainOptions o2 = o;
+  o2.seed = 2;
+  std::thread other([&] { c = train::train_iciia(train_set, "ring", o2).net.named_tensors(); });
+  b = train::train_iciia(train_set, "ring", o).net.named_tensors();
+  other.join();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].data, b[i].data) << a[i].name;
   EXPECT_NE(a[0].data, c[0].data);

@@ -4,7 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "iciia/session.h"
 #include "util/error.h"
@@ -19,6 +24,31 @@ uint64_t stream_seed(uint64_t seed, const std::string& name) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
   return seed ^ h;
+}
+
+// Runs task(0..n-1) on up to `jobs` threads, each with `torch_threads` torch
+// threads (OpenMP keeps that per thread); rethrows the first error.
+void parallel_for(int jobs, size_t n, int torch_threads, const std::function<void(size_t)>& task) {
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    if (torch_threads > 0) torch::set_num_threads(torch_threads);
+    for (size_t i; (i = next++) < n;) {
+      try {
+        task(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < std::min<int>(jobs, static_cast<int>(n)); ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace
@@ -135,7 +165,6 @@ MeanStd summarize(const MethodResult& m, size_t n_index) {
 EvalResult evaluate(const FeatureSet* train, const std::string& train_name, const FeatureSet& test,
                     const std::string& test_name, const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  if (o.train.threads > 0) torch::set_num_threads(o.train.threads);
   if (o.seeds.empty()) throw Error(ErrorCode::kInvalidArgument, "eval: no seeds");
   if (o.ns.empty()) throw Error(ErrorCode::kInvalidArgument, "eval: no history lengths");
   if (train) check_compatible(*train, train_name, test, test_name);
@@ -162,10 +191,18 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   result.ns = o.ns;
   result.seeds = o.seeds;
   result.episodes = o.episodes;
-  auto config_for = [&](char preset) {
+  // A method's training options: o.train.partitions overrides T's rule only.
+  auto options_for = [&](char preset, Attention attention, uint64_t seed) {
     TrainOptions t = o.train;
     t.preset = preset;
-    return train_config(t, static_cast<int>(test.dim), static_cast<int>(test.num_classes));
+    t.partitions = preset == 'T' ? o.train.partitions : 0;
+    t.attention = attention;
+    t.seed = seed;
+    return t;
+  };
+  auto config_for = [&](char preset) {
+    return train_config(options_for(preset, Attention::kFull, 0), static_cast<int>(test.dim),
+                        static_cast<int>(test.num_classes));
   };
   result.config_b = config_for('B');
   result.config_t = config_for('T');
@@ -197,52 +234,65 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
     result.per_clients.push_back(std::move(cr));
   }
 
-  for (uint64_t seed : o.seeds) {
-    // Modules of this seed: trained unless given; all but ff run in the runtime.
-    std::map<std::string, std::shared_ptr<const IciiaModel>> models = loaded;
-    std::optional<IciiaNet> ff;
-    std::map<std::string, double> seconds;
-    for (const auto& m : eval_methods()) {
-      if (!m.trained() || skipped(m.name) || loaded.count(m.name)) continue;
-      if (!train)
-        throw Error(ErrorCode::kInvalidArgument, "eval: method " + m.name + " needs --train features (or --weights " +
-                                                     m.name + "=FILE, or --skip " + m.name + ")");
-      TrainOptions t = o.train;
-      t.preset = m.preset;
-      t.attention = m.attention;
-      t.seed = seed;
-      t.label = o.verbose ? m.name + " seed " + std::to_string(seed) : "";
-      TrainResult r = train_iciia(*train, train_name, t);
-      seconds[m.name] = r.seconds;
-      if (m.attention == Attention::kFf)
-        ff.emplace(std::move(r.net));
-      else
-        models[m.name] = IciiaModel::from_tensors(r.net.config(), r.net.named_tensors());
-    }
-    for (auto& cr : result.per_clients) {
-      const ClientSpec& spec = clients[static_cast<size_t>(&cr - result.per_clients.data())];
-      const Episodes e = draw_episodes(test, test_name, spec, o.episodes, n_max, seed);
-      for (auto& mr : cr.methods) {
-        std::vector<double> acc;
-        if (mr.method == "backbone" || mr.method == "oracle") {
-          acc.assign(o.ns.size(), backbone_accuracy(test, e, mr.method == "oracle"));
-        } else {
-          if (mr.method == "ff")
-            acc.assign(o.ns.size(), ff_accuracy(*ff, test, e));
-          else
-            acc = runtime_accuracy(models.at(mr.method), test, e, o.ns);
-          if (seconds.count(mr.method)) mr.train_seconds.push_back(seconds.at(mr.method));
-        }
-        mr.accuracy.push_back(std::move(acc));
-      }
-      if (o.verbose) {
-        // One line per seed and client kind, at n = 16 (the headline) when evaluated.
-        const size_t at = std::find(o.ns.begin(), o.ns.end(), 16) != o.ns.end()
+  std::vector<Method> to_train;
+  for (const auto& m : eval_methods()) {
+    if (!m.trained() || skipped(m.name) || loaded.count(m.name)) continue;
+    if (!train)
+      throw Error(ErrorCode::kInvalidArgument, "eval: method " + m.name + " needs --train features (or --weights " +
+                                                   m.name + "=FILE, or --skip " + m.name + ")");
+    to_train.push_back(m);
+  }
+  std::mutex log_mutex;
+  const size_t headline = std::find(o.ns.begin(), o.ns.end(), 16) != o.ns.end()
                               ? static_cast<size_t>(std::find(o.ns.begin(), o.ns.end(), 16) - o.ns.begin())
                               : o.ns.size() - 1;
+
+  for (uint64_t seed : o.seeds) {
+    // Modules of this seed, trained unless given; all but ff run in the runtime.
+    std::vector<std::optional<TrainResult>> trained(to_train.size());
+    parallel_for(o.jobs, to_train.size(), o.train.threads, [&](size_t i) {
+      TrainOptions t = options_for(to_train[i].preset, to_train[i].attention, seed);
+      // One bar at a time: parallel trainings report a line when done.
+      t.label = o.verbose && o.jobs <= 1 ? to_train[i].name + " seed " + std::to_string(seed) : "";
+      trained[i].emplace(train_iciia(*train, train_name, t));
+      if (o.verbose && o.jobs > 1) {
+        std::lock_guard<std::mutex> lock(log_mutex);
+        std::fprintf(stderr, "seed %llu: trained %s in %.1f s (loss %.4f, training accuracy %.2f%%)\n",
+                     static_cast<unsigned long long>(seed), to_train[i].name.c_str(), trained[i]->seconds,
+                     trained[i]->final_loss, 100 * trained[i]->final_accuracy);
+      }
+    });
+    std::map<std::string, std::shared_ptr<const IciiaModel>> models = loaded;
+    std::map<std::string, double> seconds;
+    const IciiaNet* ff = nullptr;
+    for (size_t i = 0; i < to_train.size(); ++i) {
+      seconds[to_train[i].name] = trained[i]->seconds;
+      if (to_train[i].attention == Attention::kFf)
+        ff = &trained[i]->net;
+      else
+        models[to_train[i].name] = IciiaModel::from_tensors(trained[i]->net.config(), trained[i]->net.named_tensors());
+    }
+
+    for (size_t k = 0; k < clients.size(); ++k) {
+      ClientResult& cr = result.per_clients[k];
+      const Episodes e = draw_episodes(test, test_name, clients[k], o.episodes, n_max, seed);
+      parallel_for(o.jobs, cr.methods.size(), o.train.threads, [&](size_t j) {
+        MethodResult& mr = cr.methods[j];
+        std::vector<double> acc;
+        if (mr.method == "backbone" || mr.method == "oracle")
+          acc.assign(o.ns.size(), backbone_accuracy(test, e, mr.method == "oracle"));
+        else if (mr.method == "ff")
+          acc.assign(o.ns.size(), ff_accuracy(*ff, test, e));
+        else
+          acc = runtime_accuracy(models.at(mr.method), test, e, o.ns);
+        if (seconds.count(mr.method)) mr.train_seconds.push_back(seconds.at(mr.method));
+        mr.accuracy.push_back(std::move(acc));
+      });
+      if (o.verbose) {
         std::fprintf(stderr, "eval seed %llu, clients %s, %lld episodes, n=%d:", static_cast<unsigned long long>(seed),
-                     cr.clients.c_str(), static_cast<long long>(e.count), o.ns[at]);
-        for (const auto& mr : cr.methods) std::fprintf(stderr, " %s %.2f%%", mr.method.c_str(), 100 * mr.accuracy.back()[at]);
+                     cr.clients.c_str(), static_cast<long long>(e.count), o.ns[headline]);
+        for (const auto& mr : cr.methods)
+          std::fprintf(stderr, " %s %.2f%%", mr.method.c_str(), 100 * mr.accuracy.back()[headline]);
         std::fprintf(stderr, "\n");
       }
     }

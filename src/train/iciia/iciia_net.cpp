@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "safetensors/safetensors.h"
 #include "util/error.h"
 
@@ -11,7 +13,6 @@ namespace iciia::train {
 namespace {
 
 constexpr int kTensorsPerLayer = 12;
-namespace F = torch::nn::functional;
 
 // y = x W^T + b on the last axis. Debian's libtorch does dense matmuls in the
 // reference BLAS; oneDNN's linear (with autograd) is 10-16x faster on it.
@@ -24,7 +25,8 @@ torch::Tensor dense_linear(const torch::Tensor& x, const torch::Tensor& w, const
 
 }  // namespace
 
-IciiaNet::IciiaNet(const IciiaConfig& config, Attention attention) : config_(config), attention_(attention) {
+IciiaNet::IciiaNet(const IciiaConfig& config, Attention attention, at::Generator generator)
+    : config_(config), attention_(attention) {
   config_.attention = attention == Attention::kCausal ? AttentionMode::kCausal : AttentionMode::kFull;
   const auto expected = IciiaModel::expected_tensors(config_);  // validates the config
   torch::NoGradGuard no_grad;
@@ -37,19 +39,19 @@ IciiaNet::IciiaNet(const IciiaConfig& config, Attention attention) : config_(con
     if (classifier) {
       // nn.Linear: kaiming_uniform(a=sqrt(5)) reduces to U(+-1/sqrt(fan_in)), bias alike.
       const double bound = 1.0 / std::sqrt(static_cast<double>(config_.work_dim()));
-      p.uniform_(-bound, bound);
+      p.uniform_(-bound, bound, generator);
     } else if (slot == 0) {
       // MultiheadAttention: xavier_uniform on in_proj, per partition here
       // (fan_in m, fan_out 3m), which for g = 1 is PyTorch's exact rule.
       const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + 3 * fan_in));
-      p.uniform_(-bound, bound);
+      p.uniform_(-bound, bound, generator);
     } else if (slot == 1 || slot == 3) {
       p.zero_();  // MultiheadAttention zeroes in_proj_bias and out_proj.bias
     } else if (slot == 2 || slot == 4 || slot == 6) {
-      p.uniform_(-1.0 / std::sqrt(static_cast<double>(fan_in)), 1.0 / std::sqrt(static_cast<double>(fan_in)));
+      p.uniform_(-1.0 / std::sqrt(static_cast<double>(fan_in)), 1.0 / std::sqrt(static_cast<double>(fan_in)), generator);
     } else if (slot == 5 || slot == 7) {
       const int64_t m = config_.partition_size();  // the fan-in of the Linear this bias belongs to
-      p.uniform_(-1.0 / std::sqrt(static_cast<double>(m)), 1.0 / std::sqrt(static_cast<double>(m)));
+      p.uniform_(-1.0 / std::sqrt(static_cast<double>(m)), 1.0 / std::sqrt(static_cast<double>(m)), generator);
     } else {
       p.fill_(slot % 2 == 0 ? 1.f : 0.f);  // LayerNorm: weight 1, bias 0
     }
@@ -73,7 +75,9 @@ IciiaNet IciiaNet::load(const std::string& path) {
   const Safetensors file = Safetensors::read_file(path);
   // The runtime's loader is the one definition of a valid weights file.
   const IciiaConfig config = IciiaModel::load(file)->config();
-  IciiaNet net(config, config.attention == AttentionMode::kCausal ? Attention::kCausal : Attention::kFull);
+  // Every parameter is overwritten below: the initialisation seed is moot.
+  IciiaNet net(config, config.attention == AttentionMode::kCausal ? Attention::kCausal : Attention::kFull,
+               at::detail::createCPUGenerator(0));
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < net.names_.size(); ++i) {
     std::vector<float> data = file.to_f32(file.get(net.names_[i]));
@@ -101,12 +105,16 @@ torch::Tensor IciiaNet::plinear(const torch::Tensor& x, const torch::Tensor& w, 
   return y.reshape(out_shape) + b;
 }
 
-torch::Tensor IciiaNet::forward(const torch::Tensor& x, double dropout) const {
+torch::Tensor IciiaNet::forward(const torch::Tensor& x, double dropout, std::optional<at::Generator> generator) const {
   if (x.dim() != 3 || x.size(2) != config_.dim)
     throw Error(ErrorCode::kShape, "ICIIA forward: input must be [batch, sequence, " + std::to_string(config_.dim) +
                                        "], got rank " + std::to_string(x.dim()));
   const int64_t B = x.size(0), S = x.size(1), D = config_.work_dim(), H = config_.num_heads, dh = D / H;
-  const bool training = dropout > 0;
+  // Inverted dropout drawn from the caller's generator.
+  auto drop = [&](const torch::Tensor& t) {
+    if (!generator || dropout <= 0) return t;
+    return t * torch::empty_like(t).bernoulli_(1 - dropout, *generator) / (1 - dropout);
+  };
   torch::Tensor h = embed(x.to(torch::kFloat32));
   torch::Tensor mask;
   if (attention_ == Attention::kCausal)
@@ -121,10 +129,8 @@ torch::Tensor IciiaNet::forward(const torch::Tensor& x, double dropout) const {
       auto heads = [&](int64_t at) { return qkv.narrow(-1, at, D).reshape({B, S, H, dh}).transpose(1, 2); };
       torch::Tensor scores = torch::matmul(heads(0), heads(D).transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));
       if (mask.defined()) scores = scores + mask;
-      torch::Tensor probs = F::dropout(torch::softmax(scores, -1), F::DropoutFuncOptions().p(dropout).training(training));
-      a = torch::matmul(probs, heads(2 * D)).transpose(1, 2).reshape({B, S, D});
+      a = torch::matmul(drop(torch::softmax(scores, -1)), heads(2 * D)).transpose(1, 2).reshape({B, S, D});
     }
-    auto drop = [&](const torch::Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(dropout).training(training)); };
     h = torch::layer_norm(h + drop(plinear(a, p[2], p[3])), {D}, p[8], p[9], IciiaModel::kLayerNormEps);
     const torch::Tensor ff = plinear(drop(torch::relu(plinear(h, p[4], p[5]))), p[6], p[7]);
     h = torch::layer_norm(h + drop(ff), {D}, p[10], p[11], IciiaModel::kLayerNormEps);

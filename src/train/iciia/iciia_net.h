@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,19 +24,22 @@ namespace iciia::train {
 class IciiaNet {
  public:
   // Random initialisation, as PyTorch initialises TransformerEncoderLayer and
-  // Linear (per partition for g > 1), drawn from torch's generator: call
-  // torch::manual_seed first for a reproducible module. `config.attention` is
-  // ignored; `attention` decides.
-  IciiaNet(const IciiaConfig& config, Attention attention);
+  // Linear (per partition for g > 1), drawn from `generator` (never torch's
+  // global one, so modules can be built and trained on several threads and
+  // each still repeats for its seed). `config.attention` is ignored;
+  // `attention` decides.
+  IciiaNet(const IciiaConfig& config, Attention attention, at::Generator generator);
 
   // Reads a weights file (the runtime's checks: names, shapes, dtypes, finite
   // values, no extra tensors); throws iciia::Error naming the problem.
   static IciiaNet load(const std::string& path);
 
-  // x [B, S, d] -> logits [B, S, C]. `dropout` > 0 applies PyTorch's
-  // TransformerEncoderLayer dropouts (attention weights, after the attention
-  // block, inside and after the feed-forward block); 0 for inference.
-  torch::Tensor forward(const torch::Tensor& x, double dropout = 0.0) const;
+  // x [B, S, d] -> logits [B, S, C]. With a generator and dropout > 0,
+  // PyTorch's TransformerEncoderLayer dropouts (attention weights, after the
+  // attention block, inside and after the feed-forward block) for training;
+  // without, inference.
+  torch::Tensor forward(const torch::Tensor& x, double dropout = 0.0,
+                        std::optional<at::Generator> generator = std::nullopt) const;
 
   // Writes the weights file with the `__metadata__` of DESIGN.md. Throws
   // kInvalidArgument for `ff`, which the runtime cannot run.

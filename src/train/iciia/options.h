@@ -34,7 +34,7 @@ struct TrainOptions {
 };
 
 struct EvalOptions {
-  TrainOptions train;             // everything but preset, attention and seed
+  TrainOptions train;  // everything but preset, attention and seed; partitions applies to T only
   std::vector<uint64_t> seeds = {1, 2, 3};
   std::vector<ClientSpec> clients;  // default: k = 2, k = 3
   std::vector<int> ns = {0, 1, 2, 4, 8, 16, 32, 64};
@@ -43,6 +43,9 @@ struct EvalOptions {
   // cannot be saved and is always trained).
   std::map<std::string, std::string> weights;
   std::vector<std::string> skip;  // method names not to run
+  // Modules trained, and methods evaluated, at once (threads); results do
+  // not depend on it: every training draws from its own generators.
+  int jobs = 2;
   bool verbose = true;            // progress bars and one line per step on stderr
 };
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <memory>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "train/progress.h"
 #include "util/error.h"
 
@@ -54,8 +56,8 @@ TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, cons
   const auto start = std::chrono::steady_clock::now();
 
   if (o.threads > 0) torch::set_num_threads(o.threads);
-  torch::manual_seed(o.seed);
-  TrainResult result{IciiaNet(config, o.attention)};
+  at::Generator generator = at::detail::createCPUGenerator(o.seed);
+  TrainResult result{IciiaNet(config, o.attention, generator)};
   const torch::Tensor X = torch::from_blob(const_cast<float*>(set.features.data()), {set.count, set.dim}, torch::kFloat32);
   const torch::Tensor Y = torch::from_blob(const_cast<int32_t*>(set.labels.data()), {set.count}, torch::kInt32).to(torch::kInt64);
   torch::optim::AdamW opt(result.net.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
@@ -83,7 +85,7 @@ TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, cons
     const torch::Tensor x = X.index_select(0, idx).view({B, S, set.dim});
     const torch::Tensor y = Y.index_select(0, idx);
 
-    const torch::Tensor logits = result.net.forward(x, o.dropout).reshape({-1, set.num_classes});
+    const torch::Tensor logits = result.net.forward(x, o.dropout, generator).reshape({-1, set.num_classes});
     const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
     opt.zero_grad();
     loss.backward();

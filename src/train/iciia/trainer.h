@@ -45,8 +45,10 @@ struct TrainResult {
   double final_loss = 0, final_accuracy = 0;  // running means over the last ~100 steps
 };
 
-// Deterministic for a seed and a thread count (torch's intra-op reductions
-// split by thread); sets torch's thread count to options.threads when > 0.
+// Deterministic for a seed and a torch thread count (intra-op reductions
+// split by thread): initialisation, dropout and client draws come from
+// generators of its own, so concurrent trainings do not disturb each other.
+// Sets torch's thread count to options.threads when > 0.
 // `set_name` names `set` in errors.
 TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& options);
 

@@ -16,6 +16,22 @@ namespace {
 constexpr Rgb kBlack{0, 0, 0}, kGrid{225, 225, 225}, kAxis{90, 90, 90};
 constexpr float kTextScale = 2.f;  // stb_easy_font glyphs are ~7 px tall
 
+// stb_easy_font builds glyphs from axis-aligned quads (4 vertices of x, y, z
+// floats and 4 color bytes): their rectangles x0, y0, x1, y1 at scale 1.
+std::vector<std::array<float, 4>> glyph_rects(const std::string& s) {
+  std::vector<char> str(s.begin(), s.end());
+  str.push_back('\0');
+  std::vector<char> quads(str.size() * 300 + 64);  // the header's estimate: ~270 bytes per character
+  const int n = stb_easy_font_print(0, 0, str.data(), nullptr, quads.data(), static_cast<int>(quads.size()));
+  std::vector<std::array<float, 4>> rects;
+  for (int q = 0; q < n; ++q) {
+    const float* v0 = reinterpret_cast<const float*>(quads.data() + q * 64);
+    const float* v2 = reinterpret_cast<const float*>(quads.data() + q * 64 + 32);
+    rects.push_back({v0[0], v0[1], v2[0], v2[1]});
+  }
+  return rects;
+}
+
 class Canvas {
  public:
   Canvas(int w, int h) : img_{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3, 255)} {}
@@ -47,23 +63,17 @@ class Canvas {
     }
     if (dash_phase) *dash_phase += len;
   }
-  // stb_easy_font builds glyphs from axis-aligned quads: fill each one.
   void text(double x, double y, const std::string& s, const Rgb& c, float scale = kTextScale) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    std::vector<char> quads(str.size() * 300 + 64);
-    const int n = stb_easy_font_print(0, 0, str.data(), nullptr, quads.data(), static_cast<int>(quads.size()));
-    for (int q = 0; q < n; ++q) {
-      const float* v0 = reinterpret_cast<const float*>(quads.data() + q * 64);
-      const float* v2 = reinterpret_cast<const float*>(quads.data() + q * 64 + 32);
-      fill(static_cast<int>(std::lround(x + v0[0] * scale)), static_cast<int>(std::lround(y + v0[1] * scale)),
-           static_cast<int>(std::lround(x + v2[0] * scale)), static_cast<int>(std::lround(y + v2[1] * scale)), c);
-    }
+    for (const auto& r : glyph_rects(s))
+      fill(static_cast<int>(std::lround(x + r[0] * scale)), static_cast<int>(std::lround(y + r[1] * scale)),
+           static_cast<int>(std::lround(x + r[2] * scale)), static_cast<int>(std::lround(y + r[3] * scale)), c);
   }
+  // The right edge of the drawn glyphs (stb_easy_font_width() runs short on
+  // some, e.g. parentheses).
   static double text_width(const std::string& s, float scale = kTextScale) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    return stb_easy_font_width(str.data()) * scale;
+    float right = 0;
+    for (const auto& r : glyph_rects(s)) right = std::max(right, r[2]);
+    return right * scale;
   }
   data::Image take() { return std::move(img_); }
 
@@ -127,7 +137,7 @@ data::Image render_line_plot(const LinePlot& plot) {
   for (size_t pi = 0; pi < plot.panels.size(); ++pi) {
     const PlotPanel& panel = plot.panels[pi];
     const double x0 = PW * static_cast<double>(pi);
-    const double left = x0 + 78, right = x0 + PW - 16, top = 50, bottom = PH - 52;
+    const double left = x0 + 78, right = x0 + PW - 16, top = 60, bottom = PH - 52;
     double lo = 1e300, hi = -1e300;
     for (const auto& s : panel.series)
       for (size_t i = 0; i < s.y.size(); ++i) {
@@ -140,7 +150,7 @@ data::Image render_line_plot(const LinePlot& plot) {
     auto Y = [&](double v) { return bottom - (v - r.lo) / (r.hi - r.lo) * (bottom - top); };
 
     cv.text(x0 + (PW - Canvas::text_width(panel.title)) / 2, 8, panel.title, kBlack);
-    cv.text(left - 70, 30, plot.y_title, kAxis);
+    cv.text(left - 70, 32, plot.y_title, kAxis);
     for (double v = r.lo; v <= r.hi + r.step * 1e-6; v += r.step) {
       const double y = Y(v);
       cv.line(left, y, right, y, 1, kGrid);
