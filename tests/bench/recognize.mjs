@@ -48,7 +48,7 @@ const SHARED_MOBILENET = join(ROOT, '../shared/models/mobilenet_v3_large.onnx');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /**
- * ICIIA-T weights (DESIGN.md names, g > 1) of random values at the scale of
+ * ICIIA-T weights (docs/design.md names, g > 1) of random values at the scale of
  * a trained module: what matters here is the shapes, hence the cost.
  */
 function randomIciia({ dim, classes, partitions, heads, layers }) {

@@ -25,7 +25,7 @@ export interface LoadedBundle {
   iciia: Uint8Array;
 }
 
-/** The manifest as JSON (DESIGN.md); the core checks every field. */
+/** The manifest as JSON (docs/design.md, "Model bundle"); the core checks every field. */
 export interface BundleManifestJson {
   format: string;
   name?: string;

@@ -36,7 +36,7 @@ function toFloat32(x: ArrayLike<number>, what: string): Float32Array {
   return Float32Array.from(x);
 }
 
-/** ICIIA weights loaded into the core (safetensors, DESIGN.md names). */
+/** ICIIA weights loaded into the core (safetensors, the PyTorch state_dict names of docs/design.md, "Weights file"). */
 export class IciiaModel {
   #handle: CoreModel | null;
   /** @internal */
