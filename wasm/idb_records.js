@@ -174,7 +174,8 @@ mergeInto(LibraryManager.library, {
   },
 
   // puts: u32 count, then per entry f64 seq, u32 length, bytes. Then deletes
-  // record seqs in [eraseFrom, eraseTo). One readwrite transaction.
+  // the keys in [eraseFrom, eraseTo) (eraseFrom -1 takes the head too). One
+  // readwrite transaction.
   iciia_idb_write__deps: ['$IciiaIdb'],
   iciia_idb_write: function(dbName, client, putsPtr, putsLen, eraseFrom, eraseTo, ctx) {
     var name = UTF8ToString(dbName), id = UTF8ToString(client);
@@ -192,7 +193,7 @@ mergeInto(LibraryManager.library, {
         at += len;
       }
       if (eraseFrom < eraseTo) {
-        store.delete(IDBKeyRange.bound([id, Math.max(eraseFrom, 0)], [id, eraseTo], false, true));
+        store.delete(IDBKeyRange.bound([id, Math.max(eraseFrom, -1)], [id, eraseTo], false, true));
       }
     });
   },

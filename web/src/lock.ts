@@ -30,3 +30,55 @@ export function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   });
   return run;
 }
+
+/**
+ * A lock kept across several operations: acquired on first use, held until
+ * the holder releases it. Holding it, a recognizer knows no other tab writes
+ * the client's history, so its copy in memory stays current.
+ */
+export class HeldLock {
+  readonly #name: string;
+  #ready: Promise<void> | null = null;
+  #release: (() => void) | null = null;
+  #since = 0;
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  /** Requested or granted, and not released. */
+  get held(): boolean {
+    return this.#ready !== null;
+  }
+
+  /** Milliseconds since it was granted (0 while waiting). */
+  get age(): number {
+    return this.#since ? performance.now() - this.#since : 0;
+  }
+
+  /** Resolves once granted (at once when already held). */
+  acquire(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    const ready = new Promise<void>((granted, failed) => {
+      withLock(this.#name, () => {
+        if (this.#ready === ready) this.#since = performance.now();
+        granted();
+        return until;
+      }).catch((e: unknown) => {
+        if (this.#ready === ready) this.#ready = this.#release = null;
+        failed(e);
+      });
+    });
+    this.#ready = ready;
+    this.#release = release;
+    return ready;
+  }
+
+  release(): void {
+    this.#release?.();
+    this.#ready = this.#release = null;
+    this.#since = 0;
+  }
+}
