@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in headless Chromium: preprocess, backbone,
-// ICIIA and store (the package's own r.timings), on a full history, for
-// backend 'native' (our engine) and backend 'ort' (onnxruntime-web runs the
-// backbone) side by side. Medians over repetitions; each stage's share.
+// End-to-end recognize() latency in headless Chromium, on a full history:
+// the time until the answer (preprocess, backbone, sync, adapt: the
+// package's own r.timings, the rest "other"), and separately the commit that
+// follows it (until r.stored resolves). For backend 'native' (our engine) and
+// backend 'ort' (onnxruntime-web runs the backbone) side by side, for the
+// adaptations 'iciia' and 'prior' (EM prior correction, whose cost per query
+// is set against the backbone's), and once with the calls 100 ms apart (the
+// recognizer has released the client's lock between them and syncs again).
+// Medians over repetitions; each stage's share of the answer's time.
 //
-//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]
+//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gap 100] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
 // MobileNetV3-Large from ../shared/models (640x480 RGBA input images, resized
@@ -28,17 +33,18 @@ import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addOrtRoutes } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]';
+const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gap 100] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
+    gap: { type: 'string', default: '100' },
     chromium: { type: 'string', default: DEFAULT_CHROMIUM },
   },
 });
-const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
-if (![warmup, reps, capacity].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1) {
+const [warmup, reps, capacity, gap] = [values.warmup, values.reps, values.history, values.gap].map(Number);
+if (![warmup, reps, capacity, gap].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gap < 0) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -169,27 +175,37 @@ try {
     `playwright-core ${v.playwrightVersion}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
-    'each remembered (so each also stores its record and evicts the oldest); medians\n');
+    'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
+    `"paced": ${gap} ms between calls; medians\n`);
   for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
 
-  const STAGES = ['preprocess', 'backbone', 'iciia', 'store'];
-  console.log('\n| bundle | input image | backend | end to end ms | preprocess | backbone | ICIIA | store | other | vs native |');
-  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
+  const CONFIGS = [
+    { backend: 'native', adaptation: 'iciia' },
+    { backend: 'native', adaptation: 'prior' },
+    { backend: 'native', adaptation: 'iciia', gapMs: gap },
+    { backend: 'ort', adaptation: 'iciia' },
+  ];
+  console.log('\n| bundle | input image | backend | adaptation | answer ms | preprocess | backbone | sync | adapt | other | adapt / backbone | commit ms (after the answer) | answer vs native |');
+  console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const b of bundles) {
     let nativeMs = null;
-    for (const backend of ['native', 'ort']) {
+    for (const c of CONFIGS) {
       const r = await page.evaluate((o) => window.iciiaRecognizeBench.run(o), {
-        model: `${urlPath(b.dir)}/`, backend, capacity, warmup, reps, image: b.image,
+        model: `${urlPath(b.dir)}/`, ...c, capacity, warmup, reps, image: b.image,
       });
-      if (r.rows.some((x) => x.history !== capacity)) throw new Error(`${b.label}: a timed call did not see a history of ${capacity}`);
+      if (r.rows.some((x) => x.history !== capacity || x.adaptation !== c.adaptation))
+        throw new Error(`${b.label}: a timed call did not run ${c.adaptation} over a history of ${capacity}`);
       const total = median(r.rows.map((x) => x.total));
       const stage = Object.fromEntries(STAGES.map((s) => [s, median(r.rows.map((x) => x[s]))]));
       const other = median(r.rows.map((x) => x.total - STAGES.reduce((a, s) => a + x[s], 0)));
+      const commit = median(r.rows.map((x) => x.commit));
       const cell = (ms) => `${ms.toFixed(2)} (${Math.round((100 * ms) / total)}%)`;
-      if (backend === 'native') nativeMs = total;
+      if (nativeMs === null) nativeMs = total;
       const { width, height, channels } = b.image;
-      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${total.toFixed(2)} | ` +
-        `${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ${(total / nativeMs).toFixed(2)}x |`);
+      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''} | ` +
+        `${total.toFixed(2)} | ${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ` +
+        `${(100 * stage.adapt / stage.backbone).toFixed(1)}% | ${commit.toFixed(2)} | ${(total / nativeMs).toFixed(2)}x |`);
     }
   }
   if (browser.violations().length) throw new Error(`requests off the allow-list: ${browser.violations().join(', ')}`);
