@@ -25,7 +25,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <ranges>
 #include <set>
 #include <span>
 
@@ -34,8 +33,24 @@
 
 namespace iciia {
 
-// The remembered rows, oldest first.
-using RecordWindow = std::ranges::subrange<std::deque<HistoryRecord>::const_iterator>;
+// The remembered rows, oldest first: a view into the store (valid until its
+// next operation). Not std::ranges::subrange, which clang 14 (the fuzz
+// build) cannot compile against libstdc++ 12.
+class RecordWindow {
+ public:
+  using iterator = std::deque<HistoryRecord>::const_iterator;
+  RecordWindow(iterator first, iterator last) : first_(first), last_(last) {}
+  iterator begin() const { return first_; }
+  iterator end() const { return last_; }
+  size_t size() const { return static_cast<size_t>(last_ - first_); }
+  bool empty() const { return first_ == last_; }
+  const HistoryRecord& operator[](size_t i) const { return first_[static_cast<std::ptrdiff_t>(i)]; }
+  const HistoryRecord& front() const { return *first_; }
+  const HistoryRecord& back() const { return *(last_ - 1); }
+
+ private:
+  iterator first_, last_;
+};
 
 // Told how the remembered rows change, so caches built over them (the ICIIA
 // k/v rows, the backbone's posteriors) follow without rebuilding for the
