@@ -226,7 +226,7 @@ void Recognizer::adapt(const Analysis& a, bool remember, int k, Recognition& r) 
       }
       const adapt::PriorResult est =
           adapt::estimate_prior({posteriors_.rows.data(), size_t(n + 1) * size_t(C)}, C, manifest_.source_prior,
-                                {.alpha = prior_alpha_}, start);
+                                {.alpha = prior_alpha_, .max_iterations = kPriorStepsPerQuery}, start);
       std::vector<float> corrected(static_cast<size_t>(C));
       adapt::correct_posterior({target, size_t(C)}, est.prior, manifest_.source_prior, corrected);
       r.top = top_k_probabilities(corrected, k);

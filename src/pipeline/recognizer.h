@@ -29,6 +29,10 @@ namespace iciia {
 // this many pseudo-images spread evenly over the classes, α = 0.3 / C
 // (docs/design.md, "Adaptation", says how it was chosen).
 inline constexpr double kDefaultPriorPseudoImages = 0.3;
+// EM steps per query at most: the warm start carries the estimate from one
+// query to the next, so where EM is slow (an uncertain backbone over many
+// classes) it keeps converging over the stream at a bounded cost per image.
+inline constexpr int kPriorStepsPerQuery = 16;
 
 struct RecognizerOptions {
   int history_capacity = 0;               // 0: the manifest's

@@ -5,14 +5,15 @@
 // follows it (until r.stored resolves). For backend 'native' (our engine) and
 // backend 'ort' (onnxruntime-web runs the backbone) side by side, for the
 // adaptations 'iciia' and 'prior' (EM prior correction, whose cost per query
-// is set against the backbone's), and once with the calls 100 ms apart (the
-// recognizer has released the client's lock between them and syncs again).
+// is set against the backbone's), and with the calls spaced out: 100 ms apart
+// (a camera's pace; the recognizer keeps the client's lock) and 1 s apart
+// (it has let the lock go and syncs again: lock and head read).
 // Medians over repetitions; each stage's share of the answer's time.
 //
-//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gap 100] [--chromium PATH]
+//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
-// MobileNetV3-Large from ../shared/models (640x480 RGBA input images, resized
+// MobileNetV3-Large from ../shared/models (or $ICIIA_SHARED_DIR/models; 640x480 RGBA input images, resized
 // by the core to 224x224) with an ICIIA-T module of random weights of the
 // right shapes (d 1280, g 256, h 4, L 1, 1000 classes), written on the fly
 // under build/bench_models/. Every bundle is written there with its feature
@@ -33,24 +34,26 @@ import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addOrtRoutes } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gap 100] [--chromium PATH]';
+const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
-    gap: { type: 'string', default: '100' },
+    gaps: { type: 'string', default: '100,1000' },
     chromium: { type: 'string', default: DEFAULT_CHROMIUM },
   },
 });
-const [warmup, reps, capacity, gap] = [values.warmup, values.reps, values.history, values.gap].map(Number);
-if (![warmup, reps, capacity, gap].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gap < 0) {
+const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
+const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
+if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
 }
 
 const OUT = join(ROOT, 'build/bench_models');
-const SHARED_MOBILENET = join(ROOT, '../shared/models/mobilenet_v3_large.onnx');
+// ../shared beside the repository, or ICIIA_SHARED_DIR (as the tests take it).
+const SHARED_MOBILENET = join(process.env.ICIIA_SHARED_DIR ?? join(ROOT, '../shared'), 'models/mobilenet_v3_large.onnx');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /**
@@ -176,14 +179,14 @@ try {
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
     'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
-    `"paced": ${gap} ms between calls; medians\n`);
+    `"paced N ms": N ms between calls; medians\n`);
   for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
 
   const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
   const CONFIGS = [
     { backend: 'native', adaptation: 'iciia' },
     { backend: 'native', adaptation: 'prior' },
-    { backend: 'native', adaptation: 'iciia', gapMs: gap },
+    ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
     { backend: 'ort', adaptation: 'iciia' },
   ];
   console.log('\n| bundle | input image | backend | adaptation | answer ms | preprocess | backbone | sync | adapt | other | adapt / backbone | commit ms (after the answer) | answer vs native |');

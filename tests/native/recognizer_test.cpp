@@ -284,7 +284,8 @@ TEST(Recognizer, PriorModeEqualsPriorCorrectionOfItsParts) {
     probs.insert(probs.end(), target.begin(), target.end());
     std::vector<double> start;
     for (size_t y = 0; y < previous.size(); ++y) start.push_back(0.999 * previous[y] + 0.001 * b.manifest.source_prior[y]);
-    const adapt::PriorResult est = adapt::estimate_prior(probs, 5, b.manifest.source_prior, {.alpha = 0.5}, start);
+    const adapt::PriorResult est = adapt::estimate_prior(
+        probs, 5, b.manifest.source_prior, {.alpha = 0.5, .max_iterations = kPriorStepsPerQuery}, start);
     std::vector<float> corrected(5);
     adapt::correct_posterior(target, est.prior, b.manifest.source_prior, corrected);
 
@@ -391,7 +392,8 @@ TEST(Recognizer, Version1RecordsFeedIciiaAndArePassedOverByPriorCorrection) {
   const std::vector<float> target = softmax(t.logits);
   probs.insert(probs.end(), target.begin(), target.end());
   EXPECT_DOUBLE_EQ(r.prior_alpha(), 0.3 / 5) << "the default: 0.3 pseudo-images over the classes";
-  const adapt::PriorResult est = adapt::estimate_prior(probs, 5, {}, {.alpha = r.prior_alpha()});
+  const adapt::PriorResult est =
+      adapt::estimate_prior(probs, 5, {}, {.alpha = r.prior_alpha(), .max_iterations = kPriorStepsPerQuery});
   for (int y = 0; y < 5; ++y) EXPECT_NEAR(p.prior[y], est.prior[y], 1e-6);
   recognize(r, t, false);
   EXPECT_EQ(warnings.size(), 1u) << "warned once";

@@ -302,7 +302,6 @@ describe('recognizer', { skip }, () => {
     assert.deepEqual(rec.adaptations, ['iciia', 'prior', 'none']);
     assert.ok(Math.abs(rec.priorAlpha - 0.3 / 5) < 1e-12, 'the default: 0.3 pseudo-images over the 5 classes');
     const posteriors = [];
-    let previous = null;
     for (let i = 0; i < 12; i++) {
       const r = await rec.recognize(image(800 + i), { topK: 5 });
       assert.equal(r.adaptation, 'prior');
@@ -310,15 +309,16 @@ describe('recognizer', { skip }, () => {
       const p = new Float64Array(5);
       for (const b of r.baseline) p[b.index] = b.score;  // topK = C: the whole softmax
       const rows = [...posteriors.slice(-8), p];
-      const uniform = new Float64Array(5).fill(0.2);
-      const start = previous && previous.map((q) => 0.999 * q + 0.001 * 0.2);
-      const q = emPrior(rows, uniform, rec.priorAlpha, start);
-      r.classPrior.forEach((v, y) => assert.ok(Math.abs(v - q[y]) < 1e-5, `image ${i}: prior[${y}] ${v} vs ${q[y]}`));
-      const w = Array.from(p, (v, y) => (v * q[y]) / 0.2);
+      const q = Float64Array.from(r.classPrior);
+      assert.ok(Math.abs(q.reduce((a, v) => a + v, 0) - 1) < 1e-5);
+      // q is EM's fixed point over [history; this image]: one more step moves it by nothing.
+      const next = emStep(rows, new Float64Array(5).fill(0.2), rec.priorAlpha, q);
+      next.forEach((v, y) => assert.ok(Math.abs(v - q[y]) < 1e-5, `image ${i}: EM moves prior[${y}] from ${q[y]} to ${v}`));
+      // The answer is this image's posterior re-weighted by q (uniform source prior).
+      const w = Array.from(p, (v, y) => v * q[y]);
       const z = w.reduce((a, v) => a + v, 0);
       for (const t of r.top) assert.ok(Math.abs(t.score - w[t.index] / z) < 1e-5, `image ${i}: class ${t.index}`);
       posteriors.push(p);
-      previous = Array.from(r.classPrior);
     }
     // Switches apply in call order: the call queued before keeps its mode.
     const before = rec.recognize(image(900), { remember: false });
@@ -547,32 +547,21 @@ function bundleFiles(dir) {
 }
 
 /**
- * EM prior correction (Saerens et al. 2002), written here independently of
- * the core: rows of posteriors, the source prior, Dirichlet alpha, start.
+ * One step of EM prior correction (Saerens et al. 2002), written here
+ * independently of the core: rows of posteriors, the source prior,
+ * Dirichlet alpha, the current estimate q; returns the next estimate.
  */
-function emPrior(rows, source, alpha, start) {
+function emStep(rows, source, alpha, q) {
   const C = source.length;
-  let q = Float64Array.from(start ?? source);
-  let previousChange = 0;
-  for (let it = 0; it < 1000; it++) {
-    const sum = new Float64Array(C);
-    for (const p of rows) {
-      let z = 0;
-      for (let y = 0; y < C; y++) z += (p[y] * q[y]) / source[y];
-      if (!(z > 0)) continue;
-      for (let y = 0; y < C; y++) sum[y] += (p[y] * q[y]) / source[y] / z;
-    }
-    const total = sum.reduce((a, v) => a + v + alpha, 0);
-    const next = sum.map((v) => (v + alpha) / total);
-    const change = Math.max(...next.map((v, y) => Math.abs(v - q[y])));
-    q = next;
-    // Stop once the step and the distance it implies at the observed rate are small.
-    const rate = previousChange > 0 ? change / previousChange : 0;
-    const left = rate < 1 ? (change * rate) / (1 - rate) : change;
-    previousChange = change;
-    if (Math.max(change, left) < 1e-6) break;
+  const sum = new Float64Array(C);
+  for (const p of rows) {
+    let z = 0;
+    for (let y = 0; y < C; y++) z += (p[y] * q[y]) / source[y];
+    if (!(z > 0)) continue;
+    for (let y = 0; y < C; y++) sum[y] += (p[y] * q[y]) / source[y] / z;
   }
-  return q;
+  const total = sum.reduce((a, v) => a + v + alpha, 0);
+  return sum.map((v) => (v + alpha) / total);
 }
 
 /** CRC-32 (IEEE), for records written by hand. */

@@ -35,15 +35,36 @@ export function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
  * A lock kept across several operations: acquired on first use, held until
  * the holder releases it. Holding it, a recognizer knows no other tab writes
  * the client's history, so its copy in memory stays current.
+ *
+ * Whoever requests it says so on a BroadcastChannel of the lock's name (tabs,
+ * workers, and other holders in this realm hear it; Web Locks cannot tell a
+ * holder that someone waits), so a holder can let go as soon as it is idle
+ * instead of after its idle period: `onWanted`.
  */
 export class HeldLock {
   readonly #name: string;
+  readonly #channel: BroadcastChannel | null;
   #ready: Promise<void> | null = null;
   #release: (() => void) | null = null;
   #since = 0;
+  /** Called when another holder-to-be requests the lock while this one holds or awaits it. */
+  onWanted: (() => void) | null = null;
 
   constructor(name: string) {
     this.#name = name;
+    this.#channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : null;
+    if (this.#channel) {
+      this.#channel.onmessage = () => {
+        if (this.#ready) this.onWanted?.();
+      };
+      // Node: an open channel must not keep the process alive.
+      (this.#channel as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Stops listening (the lock must be released). */
+  close(): void {
+    this.#channel?.close();
   }
 
   /** Requested or granted, and not released. */
@@ -73,6 +94,7 @@ export class HeldLock {
     });
     this.#ready = ready;
     this.#release = release;
+    this.#channel?.postMessage('wanted');
     return ready;
   }
 

@@ -168,11 +168,13 @@ function checkAdaptation(mode: unknown, what: string): asserts mode is Adaptatio
 
 /**
  * How long a recognizer keeps the client's lock once idle, and at most in
- * one go while busy: long enough that a stream of images does not pay the
- * lock and a head read per image, short enough that another tab's call waits
- * little (Web Locks are granted first come, first served).
+ * one go while busy: long enough that a stream of images (a camera's pace)
+ * does not pay the lock and a head read per image. Another tab or worker that
+ * wants the lock says so (HeldLock.onWanted), and an idle holder then lets go
+ * at once; a busy one after LOCK_MAX_HOLD_MS at most (Web Locks are granted
+ * first come, first served).
  */
-const LOCK_IDLE_MS = 50;
+const LOCK_IDLE_MS = 500;
 const LOCK_MAX_HOLD_MS = 1000;
 
 function asyncError(e: CoreAsyncError): Error {
@@ -218,6 +220,8 @@ export class Recognizer {
   #failure: StorageError | null = null;  // the first failed commit since the last flush()
   #disposed = false;
   readonly #lock: HeldLock;
+  #current = false;  // the lock is held and the core's history was synced under it
+  #wanted = false;   // someone else requested the lock while this recognizer held it
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #warn: (message: string) => void;
 
@@ -238,6 +242,10 @@ export class Recognizer {
     this.priorAlpha = info.priorAlpha;
     this.#warn = options.onWarning ?? ((m: string) => console.warn(`iciia-web: ${m}`));
     this.#lock = new HeldLock(`iciia-web:${options.database ?? 'iciia-web'}:${options.clientId}`);
+    this.#lock.onWanted = () => {
+      this.#wanted = true;
+      this.#idle();
+    };
     this.history = Object.freeze({
       size: () => this.#run('history.size', (h) => this.#locked(h, () => call<undefined>((cb) => h.sync(cb))).then(() => h.historySize())),
       clear: () => this.#run('history.clear', (h) => this.#locked(h, () => call<undefined>((cb) => h.clear(cb)))),
@@ -322,8 +330,15 @@ export class Recognizer {
   async #locked<T>(h: CoreRecognizer, fn: () => Promise<T>, acquired = this.#acquire()): Promise<T> {
     await acquired;
     const out = await fn();
-    if (this.#lock.held) h.hold(true);
+    this.#markCurrent(h);
     return out;
+  }
+
+  /** After a sync under the lock: the history in memory stays current while the lock is held. */
+  #markCurrent(h: CoreRecognizer): void {
+    if (!this.#lock.held) return;
+    h.hold(true);
+    this.#current = true;
   }
 
   #acquire(): Promise<void> {
@@ -340,15 +355,17 @@ export class Recognizer {
 
   #unlock(): void {
     clearTimeout(this.#idleTimer);
+    this.#current = this.#wanted = false;
     if (!this.#lock.held) return;
     this.#handle?.hold(false);
     this.#lock.release();
   }
 
-  /** Releases the lock a little after the last operation and commit (see LOCK_IDLE_MS). */
+  /** Releases the lock a while after the last operation and commit, at once when it is wanted (see LOCK_IDLE_MS). */
   #idle(): void {
     if (this.#pending || this.#uncommitted || !this.#lock.held) return;
     clearTimeout(this.#idleTimer);
+    if (this.#wanted) return this.#unlock();
     // Not unref'd in Node: another recognizer of this process may be waiting for the lock.
     this.#idleTimer = setTimeout(() => {
       if (!this.#pending && !this.#uncommitted) this.#unlock();
@@ -364,6 +381,7 @@ export class Recognizer {
   #freeIfDone(): void {
     if (!this.#disposed || this.#pending || this.#uncommitted) return;
     this.#unlock();
+    this.#lock.close();
     this.#handle?.delete();
     this.#handle = null;
     void this.#ort?.dispose();
@@ -430,22 +448,37 @@ export class Recognizer {
 
   #recognizePixels(pixels: RawImage, opts: { remember: boolean; topK: number }): Promise<RecognizeResult> {
     return this.#run('recognize', async (h) => {
-      // The lock is requested first and granted while the backbone runs,
-      // which needs no history.
-      const acquired = this.#acquire();
-      let a: CoreAnalysis;
-      if (this.#ort) {
+      const analyze = async (): Promise<CoreAnalysis> => {
+        if (!this.#ort) return core(() => h.analyze(pixels.data, pixels.width, pixels.height, pixels.channels));
         const t0 = performance.now();
         const input = core(() => h.preprocess(pixels.data, pixels.width, pixels.height, pixels.channels));
         const t1 = performance.now();
         const { features, logits } = await this.#ort.run(input);
-        a = { features, logits, preprocess: t1 - t0, backbone: performance.now() - t1 };
+        return { features, logits, preprocess: t1 - t0, backbone: performance.now() - t1 };
+      };
+      let a: CoreAnalysis;
+      let waited: number;
+      const acquired = this.#acquire();
+      if (this.#current) {
+        // The lock is ours and the history in memory current: nothing to read.
+        a = await analyze();
+        const t = performance.now();
+        await acquired;
+        waited = performance.now() - t;
       } else {
-        a = core(() => h.analyze(pixels.data, pixels.width, pixels.height, pixels.channels));
+        // Take the lock, then read what other tabs changed while the
+        // backbone (which needs no history) runs.
+        const t0 = performance.now();
+        await acquired;
+        const t1 = performance.now();
+        const synced = call<undefined>((cb) => h.sync(cb));
+        synced.catch(() => {});  // awaited below, after the analysis
+        a = await analyze();
+        const t2 = performance.now();
+        await synced;
+        this.#markCurrent(h);
+        waited = t1 - t0 + (performance.now() - t2);
       }
-      const t = performance.now();
-      await acquired;
-      const waited = performance.now() - t;
       let stored: Promise<number> | undefined;
       const r = await this.#locked(
         h,
