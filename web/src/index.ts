@@ -10,6 +10,7 @@ export {
   createRecognizer,
   Recognizer,
   type RecognizerOptions,
+  type Adaptation,
   type RecognizeOptions,
   type RecognizeResult,
   type Prediction,
