@@ -16,8 +16,8 @@
 #include <span>
 #include <string>
 
+#include "../native/history_v1_record.h"
 #include "pipeline/bundle.h"
-#include "store/crc32.h"
 #include "store/history_store.h"
 #include "store/memory_backend.h"
 #include "util/error.h"
@@ -49,18 +49,7 @@ void check_record(const iciia::HistoryRecord& r) {
 
 // A version-1 record as the previous release wrote it (for the seeds).
 iciia::Bytes v1_record(const iciia::HistoryRecord& r) {
-  iciia::Bytes b(64 + r.features.size() * 4 + 4, 0);
-  std::memcpy(b.data(), "ICHR", 4);
-  b[4] = 1;
-  std::memcpy(b.data() + 8, &r.seq, 8);
-  std::memcpy(b.data() + 16, &r.timestamp_ms, 8);
-  std::memcpy(b.data() + 24, tags().bundle.data(), 32);
-  const uint32_t n = uint32_t(r.features.size());
-  std::memcpy(b.data() + 56, &n, 4);
-  std::memcpy(b.data() + 64, r.features.data(), r.features.size() * 4);
-  const uint32_t crc = iciia::crc32({b.data(), b.size() - 4});
-  std::memcpy(b.data() + b.size() - 4, &crc, 4);
-  return b;
+  return iciia::test::v1_record(r.seq, r.timestamp_ms, r.features, tags().bundle);
 }
 
 std::vector<uint64_t> seqs(const iciia::HistoryStore& s) {

@@ -7,6 +7,7 @@
 
 #include "store/crc32.h"
 #include "store/memory_backend.h"
+#include "history_v1_record.h"
 #include "test_support.h"
 
 namespace iciia {
@@ -33,25 +34,6 @@ std::vector<float> feature(int i) {
 std::vector<float> logits(int i) { return {float(i), -0.5f * float(i), 0.25f}; }
 
 HistoryRecord record(int i) { return {0, 1000.0 + i, feature(i), logits(i)}; }
-
-// A version-1 record as the previous release wrote it: no logits, the
-// bundle's fingerprint, offset 60 reserved (written independently of
-// encode_record, from the documented layout).
-Bytes v1_record(uint64_t seq, double timestamp, const std::vector<float>& features, const Fingerprint& bundle) {
-  Bytes b(64 + features.size() * 4 + 4, 0);
-  std::memcpy(b.data(), "ICHR", 4);
-  const uint16_t version = 1;
-  std::memcpy(b.data() + 4, &version, 2);
-  std::memcpy(b.data() + 8, &seq, 8);
-  std::memcpy(b.data() + 16, &timestamp, 8);
-  std::memcpy(b.data() + 24, bundle.data(), 32);
-  const uint32_t n = uint32_t(features.size());
-  std::memcpy(b.data() + 56, &n, 4);
-  std::memcpy(b.data() + 64, features.data(), features.size() * 4);
-  const uint32_t crc = crc32({b.data(), b.size() - 4});
-  std::memcpy(b.data() + b.size() - 4, &crc, 4);
-  return b;
-}
 
 // Records what the observer was told, and the row list it implies.
 struct Mirror : HistoryObserver {
@@ -142,7 +124,7 @@ TEST(HistoryRecord, RoundTripAndEveryCorruptionIsCaught) {
 }
 
 TEST(HistoryRecord, Version1RecordsStayReadable) {
-  const Bytes v1 = v1_record(5, 99.5, feature(2), tags(1).bundle);
+  const Bytes v1 = test::v1_record(5, 99.5, feature(2), tags(1).bundle);
   DecodedRecord d = decode_record(v1, tags(1), kDim, kClasses);
   ASSERT_EQ(d.status, RecordStatus::kOk) << d.reason;
   EXPECT_EQ(d.version, 1);
@@ -378,7 +360,7 @@ TEST(HistoryStore, OldExportsImport) {
   const uint32_t count = 2;
   std::memcpy(blob.data() + 8, &count, 4);
   for (int i = 0; i < 2; ++i) {
-    const Bytes r = v1_record(uint64_t(i), 500.0 + i, feature(i), tags(1).bundle);
+    const Bytes r = test::v1_record(uint64_t(i), 500.0 + i, feature(i), tags(1).bundle);
     const uint32_t len = uint32_t(r.size());
     blob.insert(blob.end(), reinterpret_cast<const uint8_t*>(&len), reinterpret_cast<const uint8_t*>(&len) + 4);
     blob.insert(blob.end(), r.begin(), r.end());
@@ -407,7 +389,7 @@ TEST(HistoryStore, OldExportsImport) {
 // the version-2 records written since.
 TEST(HistoryStore, Version1RecordsInStorageLoadBesideNewOnes) {
   auto db = std::make_shared<MemoryDatabase>();
-  for (int i = 0; i < 3; ++i) db->entries[{"u1", i}] = v1_record(uint64_t(i), 10.0 + i, feature(i), tags(1).bundle);
+  for (int i = 0; i < 3; ++i) db->entries[{"u1", i}] = test::v1_record(uint64_t(i), 10.0 + i, feature(i), tags(1).bundle);
   db->entries[{"u1", kHeadSeq}] = encode_head({3, 0});
   Client a(db, 4);
   ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());

@@ -9,6 +9,7 @@
 #include "adapt/prior_correction.h"
 #include "store/crc32.h"
 #include "store/memory_backend.h"
+#include "history_v1_record.h"
 #include "test_support.h"
 
 namespace iciia {
@@ -68,22 +69,6 @@ std::vector<float> softmax(std::span<const float> logits) {
   for (float& v : p) z += std::exp(double(v) - mx);
   for (float& v : p) v = float(std::exp(double(v) - mx) / z);
   return p;
-}
-
-// A version-1 record (the previous release's: no logits, tagged with the
-// bundle's fingerprint), from the documented layout.
-Bytes v1_record(uint64_t seq, const std::vector<float>& features, const Fingerprint& bundle) {
-  Bytes b(64 + features.size() * 4 + 4, 0);
-  std::memcpy(b.data(), "ICHR", 4);
-  b[4] = 1;
-  std::memcpy(b.data() + 8, &seq, 8);
-  std::memcpy(b.data() + 24, bundle.data(), 32);
-  const uint32_t n = uint32_t(features.size());
-  std::memcpy(b.data() + 56, &n, 4);
-  std::memcpy(b.data() + 64, features.data(), features.size() * 4);
-  const uint32_t crc = crc32({b.data(), b.size() - 4});
-  std::memcpy(b.data() + b.size() - 4, &crc, 4);
-  return b;
 }
 
 TEST(Bundle, ManifestRoundTripsAndFieldsAreChecked) {
@@ -363,7 +348,7 @@ TEST(Recognizer, Version1RecordsFeedIciiaAndArePassedOverByPriorCorrection) {
     Recognizer scratch(b.manifest, b.backbone, b.iciia, memory());
     for (int i = 0; i < 3; ++i) {
       const Analysis a = analyze_image(scratch, 40 + i);
-      db->entries[{"u", i}] = v1_record(uint64_t(i), a.features, scratch.fingerprint());
+      db->entries[{"u", i}] = test::v1_record(uint64_t(i), 0.0, a.features, scratch.fingerprint());
       seq.insert(seq.end(), a.features.begin(), a.features.end());
     }
   }
