@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: native GoogleTest suites (ctest), Node tests of the wasm
 # build (node --test), browser tests of the demo and the package in headless
-# Chromium (node --test), and a bounded libFuzzer run of each parser.
+# Chromium (node --test), the package's tarball in consumer apps built by
+# Vite, webpack and esbuild (node --test), and a bounded libFuzzer run of
+# each parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,6 +18,9 @@ node --test tests/node/
 
 echo "== browser tests (node --test, headless chromium)"
 node --test tests/browser/
+
+echo "== consumer apps from the packed tarball (Vite, webpack, esbuild; node --test, headless chromium)"
+node --test tests/consumers/
 
 echo "== fuzzing (${FUZZ_SECONDS:=30} s per harness)"
 FUZZ_SECONDS="$FUZZ_SECONDS" tests/fuzz/run_fuzz.sh

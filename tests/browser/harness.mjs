@@ -65,13 +65,16 @@ function chromiumVersionLine(executablePath) {
  * `userDataDir`: pass one to reuse a profile across launches, it is then
  * yours to remove; by default a fresh temporary one, removed by close()).
  * @param {object} o
- * @param {Map<string, object>} o.routes
+ * @param {Map<string, object>} [o.routes] what the harness's server serves;
+ *   without routes it starts none, and pages may visit only the origins
+ *   given to allowOrigin() (servers already running: a bundler's dev or
+ *   preview server), any GET there
  * @param {string|null} [o.csp] the Content-Security-Policy header (null: none)
  * @param {'block'|'allow'} [o.serviceWorkers]
  * @param {(line: string) => void} [o.log] console warnings of the pages
  */
 export async function openBrowser({
-  routes,
+  routes = null,
   csp = DEMO_CSP,
   executablePath = DEFAULT_CHROMIUM,
   userDataDir = null,
@@ -82,8 +85,9 @@ export async function openBrowser({
     throw new Error(`${executablePath} not found: install Debian's chromium (scripts/setup.sh does: apt-get install chromium)`);
   const { chromium, version: playwrightVersion } = await loadPlaywright();
   const versionLine = chromiumVersionLine(executablePath); // before the browser starts: nothing else runs meanwhile
-  const srv = await startServer({ routes, csp });
+  const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
   const origin = srv.origin;
+  const external = new Set();
   const ownProfile = !userDataDir;
   const profile = userDataDir ?? (await mkdtemp(join(tmpdir(), 'iciia-chromium-')));
   const requests = [];
@@ -149,6 +153,7 @@ export async function openBrowser({
       } catch {
         return false;
       }
+      if (external.has(u.origin)) return true;
       return u.origin === origin && u.search === '' && u.hash === '' && (routes.has(u.pathname) || u.pathname === '/');
     };
     // Every request the context makes (pages, workers) is recorded, and any
@@ -169,6 +174,8 @@ export async function openBrowser({
     return {
       origin,
       context,
+      /** Lets pages GET anything from `url`'s origin (a server the caller runs). */
+      allowOrigin: (url) => external.add(new URL(url).origin),
       /** Stops serving (e.g. to check that a page works offline); close() still cleans up. */
       stopServer: () => srv.close(),
       requests,
