@@ -20,12 +20,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { addPackageRoutes, addTree, ROOT, urlPath } from '../../scripts/server.mjs';
+import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
 import { DEFAULT_CHROMIUM, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
 import { randomInput } from '../ort/ort_bench.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
-import { addOrtRoutes } from './browser/run.mjs';
+import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
 const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]';
@@ -151,20 +151,19 @@ const bundles = [fashionBundle()];
 if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
 else console.log(`MobileNetV3-Large skipped: ${SHARED_MOBILENET} is absent (../shared holds the benchmark backbones)\n`);
 
-const routes = addPackageRoutes(new Map());
-for (const f of ['recognize_page.html', 'recognize_page.mjs', 'ort_web.mjs'])
-  routes.set(urlPath(join(ROOT, 'tests/bench/browser', f)), { file: join(ROOT, 'tests/bench/browser', f) });
-routes.set('/examples/demo/icon.svg', { file: join(ROOT, 'examples/demo/icon.svg') });
-const ortVersion = addOrtRoutes(routes);
+const routes = new Map();
+const ortVersion = addPageRoutes(routes);
 for (const b of bundles) addTree(routes, b.dir);
 
 const browser = await openBrowser({ routes, csp: null, executablePath: values.chromium });
 try {
   const v = await browser.versions();
   const page = await browser.newPage();
-  await page.goto(`${browser.origin}/tests/bench/browser/recognize_page.html`);
-  await page.waitForFunction(() => window.iciiaRecognizeBench, null, { timeout: 60_000 });
-  const env = await page.evaluate(() => window.iciiaRecognizeBench.env());
+  await page.goto(`${browser.origin}${PAGE}`);
+  await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
+  const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
+  if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
+  const env = await page.evaluate(() => window.iciiaBench.env());
   console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${v.chromiumVersion} (${v.versionLine ?? v.executablePath}), ` +
     `playwright-core ${v.playwrightVersion}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
@@ -178,7 +177,7 @@ try {
   for (const b of bundles) {
     let nativeMs = null;
     for (const backend of ['native', 'ort']) {
-      const r = await page.evaluate((o) => window.iciiaRecognizeBench.run(o), {
+      const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
         model: `${urlPath(b.dir)}/`, backend, capacity, warmup, reps, image: b.image,
       });
       if (r.rows.some((x) => x.history !== capacity)) throw new Error(`${b.label}: a timed call did not see a history of ${capacity}`);
