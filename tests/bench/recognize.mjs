@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in headless Chromium: preprocess, backbone,
+// End-to-end recognize() latency in a headless browser (Chromium by default, --engine firefox): preprocess, backbone,
 // ICIIA and store (the package's own r.timings), on a full history, for
 // backend 'native' (our engine) and backend 'ort' (onnxruntime-web runs the
 // backbone) side by side. Medians over repetitions; each stage's share.
@@ -21,20 +21,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
-import { DEFAULT_CHROMIUM, openBrowser } from '../browser/harness.mjs';
+import { ENGINE, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
 import { randomInput } from '../ort/ort_bench.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]';
+const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--engine chromium|firefox] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
-    chromium: { type: 'string', default: DEFAULT_CHROMIUM },
+    chromium: { type: 'string' },
+    engine: { type: 'string', default: ENGINE },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
@@ -155,7 +156,7 @@ const routes = new Map();
 const ortVersion = addPageRoutes(routes);
 for (const b of bundles) addTree(routes, b.dir);
 
-const browser = await openBrowser({ routes, csp: null, executablePath: values.chromium });
+const browser = await openBrowser({ engine: values.engine, routes, csp: null, executablePath: values.chromium });
 try {
   const v = await browser.versions();
   const page = await browser.newPage();
@@ -164,8 +165,8 @@ try {
   const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
   if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
   const env = await page.evaluate(() => window.iciiaBench.env());
-  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${v.chromiumVersion} (${v.versionLine ?? v.executablePath}), ` +
-    `playwright-core ${v.playwrightVersion}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
+  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless ${values.engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ` +
+    `${v.driver}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
     'each remembered (so each also stores its record and evicts the oldest); medians\n');
