@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in headless Chromium, on a full history:
-// the time until the answer (preprocess, backbone, sync, adapt: the
-// package's own r.timings, the rest "other"), and separately the commit that
-// follows it (until r.stored resolves). For backend 'native' (our engine) and
-// backend 'ort' (onnxruntime-web runs the backbone) side by side, for the
-// adaptations 'iciia' and 'prior' (EM prior correction, whose cost per query
-// is set against the backbone's), and with the calls spaced out: 100 ms apart
-// (a camera's pace; the recognizer keeps the client's lock) and 1 s apart
-// (it has let the lock go and syncs again: lock and head read).
-// Medians over repetitions; each stage's share of the answer's time.
+// End-to-end recognize() latency in a headless browser (Chromium by default,
+// --engine firefox), on a full history: the time until the answer
+// (preprocess, backbone, sync, adapt: the package's own r.timings, the rest
+// "other"), and separately the commit that follows it (until r.stored
+// resolves). For backend 'native' (our engine) and backend 'ort'
+// (onnxruntime-web runs the backbone) side by side, for the adaptations
+// 'iciia' and 'prior' (EM prior correction, whose cost per query is set
+// against the backbone's), and with the calls spaced out: 100 ms apart (a
+// camera's pace; the recognizer keeps the client's lock) and 1 s apart (it
+// has let the lock go and syncs again: lock and head read). Medians over
+// repetitions; each stage's share of the answer's time.
 //
-//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--chromium PATH]
+//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000]
+//        [--engine chromium|firefox] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
 // MobileNetV3-Large from ../shared/models (or $ICIIA_SHARED_DIR/models; 640x480 RGBA input images, resized
@@ -26,22 +28,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { addPackageRoutes, addTree, ROOT, urlPath } from '../../scripts/server.mjs';
-import { DEFAULT_CHROMIUM, openBrowser } from '../browser/harness.mjs';
+import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
+import { ENGINE, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
 import { randomInput } from '../ort/ort_bench.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
-import { addOrtRoutes } from './browser/run.mjs';
+import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--chromium PATH]';
+const USAGE =
+  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--engine chromium|firefox] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
     gaps: { type: 'string', default: '100,1000' },
-    chromium: { type: 'string', default: DEFAULT_CHROMIUM },
+    chromium: { type: 'string' },
+    engine: { type: 'string', default: ENGINE },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
@@ -160,26 +164,25 @@ const bundles = [fashionBundle()];
 if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
 else console.log(`MobileNetV3-Large skipped: ${SHARED_MOBILENET} is absent (../shared holds the benchmark backbones)\n`);
 
-const routes = addPackageRoutes(new Map());
-for (const f of ['recognize_page.html', 'recognize_page.mjs', 'ort_web.mjs'])
-  routes.set(urlPath(join(ROOT, 'tests/bench/browser', f)), { file: join(ROOT, 'tests/bench/browser', f) });
-routes.set('/examples/demo/icon.svg', { file: join(ROOT, 'examples/demo/icon.svg') });
-const ortVersion = addOrtRoutes(routes);
+const routes = new Map();
+const ortVersion = addPageRoutes(routes);
 for (const b of bundles) addTree(routes, b.dir);
 
-const browser = await openBrowser({ routes, csp: null, executablePath: values.chromium });
+const browser = await openBrowser({ engine: values.engine, routes, csp: null, executablePath: values.chromium });
 try {
   const v = await browser.versions();
   const page = await browser.newPage();
-  await page.goto(`${browser.origin}/tests/bench/browser/recognize_page.html`);
-  await page.waitForFunction(() => window.iciiaRecognizeBench, null, { timeout: 60_000 });
-  const env = await page.evaluate(() => window.iciiaRecognizeBench.env());
-  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${v.chromiumVersion} (${v.versionLine ?? v.executablePath}), ` +
-    `playwright-core ${v.playwrightVersion}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
+  await page.goto(`${browser.origin}${PAGE}`);
+  await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
+  const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
+  if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
+  const env = await page.evaluate(() => window.iciiaBench.env());
+  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless ${values.engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ` +
+    `${v.driver}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
     'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
-    `"paced N ms": N ms between calls; medians\n`);
+    '"paced N ms": N ms between calls; medians\n');
   for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
 
   const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
@@ -194,7 +197,7 @@ try {
   for (const b of bundles) {
     let nativeMs = null;
     for (const c of CONFIGS) {
-      const r = await page.evaluate((o) => window.iciiaRecognizeBench.run(o), {
+      const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
         model: `${urlPath(b.dir)}/`, ...c, capacity, warmup, reps, image: b.image,
       });
       if (r.rows.some((x) => x.history !== capacity || x.adaptation !== c.adaptation))

@@ -120,14 +120,19 @@ TEST(PriorCorrection, DirichletSmoothingKeepsEveryClassAlive) {
   for (double q : estimate_prior(probs, 4, {}, map).prior) EXPECT_NEAR(q, 0.25, 0.01);
 }
 
-TEST(PriorCorrection, WarmStartConvergesAtOnce) {
-  const std::vector<double> uniform(5, 0.2), target = {0.4, 0.4, 0.2, 0.0, 0.0};
+TEST(PriorCorrection, WarmStartAfterAnAppendTakesFewerIterations) {
+  // The runtime's pattern: q of the history so far, then one image more.
+  // (Every class present: with a class absent, ML-EM creeps towards zero
+  // for it and takes the full iteration budget from any start.)
+  const std::vector<double> uniform(5, 0.2), target = {0.4, 0.25, 0.15, 0.12, 0.08};
   const std::vector<float> probs = shifted_posteriors(target, uniform, 64, 0.7, 9);
+  const std::span<const float> before(probs.data(), probs.size() - 5);
+  const PriorResult previous = estimate_prior(before, 5, {}, {});
   const PriorResult cold = estimate_prior(probs, 5, {}, {});
-  const PriorResult warm = estimate_prior(probs, 5, {}, {}, cold.prior);
-  EXPECT_LE(warm.iterations, 2);
-  EXPECT_GT(cold.iterations, warm.iterations);
-  for (int y = 0; y < 5; ++y) EXPECT_NEAR(warm.prior[y], cold.prior[y], 1e-5);
+  const PriorResult warm = estimate_prior(probs, 5, {}, {}, previous.prior);
+  EXPECT_LT(warm.iterations * 2, cold.iterations) << warm.iterations << " vs " << cold.iterations;
+  // Both stop at the same fixed point, up to EM's slow linear tail.
+  for (int y = 0; y < 5; ++y) EXPECT_NEAR(warm.prior[y], cold.prior[y], 1e-3);
   // The iteration cap holds.
   PriorOptions capped;
   capped.max_iterations = 3;

@@ -6,6 +6,7 @@
  * and the ICIIA weights unless the bundle is backbone-only.
  */
 import { ModelFormatError, ModelLoadError } from './errors.js';
+import { platform } from './platform.js';
 
 /** In-memory bundle: file name (as in the manifest) → contents. */
 export type BundleFiles = Record<string, Uint8Array | ArrayBuffer | string>;
@@ -39,8 +40,6 @@ export interface BundleManifestJson {
   history?: { capacity?: number };
   samples?: string;
 }
-
-const isNode = typeof process === 'object' && !!process.versions?.node;
 
 function hasIciia(manifest: unknown): boolean {
   return (manifest as Record<string, unknown> | null)?.iciia !== undefined;
@@ -127,12 +126,11 @@ function httpReader(base: URL): Reader {
   };
 }
 
-async function fileReader(base: URL): Promise<Reader> {
-  const { readFile } = await import('node:fs/promises');
+function fileReader(read: (url: URL) => Promise<Uint8Array>, base: URL): Reader {
   return async (name, onBytes) => {
     const url = new URL(name, base);
     try {
-      const data = new Uint8Array(await readFile(url));
+      const data = await read(url);
       onBytes(data.length, data.length);
       return data;
     } catch (e) {
@@ -142,15 +140,9 @@ async function fileReader(base: URL): Promise<Reader> {
 }
 
 async function baseUrl(model: string | URL): Promise<URL> {
-  let s = String(model);
-  if (!s.endsWith('/')) s += '/';
-  if (isNode && !/^[a-z][a-z0-9+.-]*:/i.test(s)) {
-    const { pathToFileURL } = await import('node:url');
-    const { resolve } = await import('node:path');
-    return new URL(pathToFileURL(resolve(s)).href + '/');
-  }
-  const here = typeof location === 'object' ? location.href : undefined;
-  return new URL(s, here);
+  const url = await platform().resolve(model);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
 }
 
 export async function loadBundle(
@@ -165,7 +157,8 @@ export async function loadBundle(
     throw new TypeError(`createRecognizer: model must be a URL prefix or an object of in-memory files, got ${typeof model}`);
   }
   const base = await baseUrl(model);
-  const read = base.protocol === 'file:' ? await fileReader(base) : httpReader(base);
+  const readFileUrl = platform().readFileUrl;
+  const read = base.protocol === 'file:' && readFileUrl ? fileReader(readFileUrl, base) : httpReader(base);
 
   let files = 3;  // manifest, backbone, ICIIA weights (2 once the manifest says backbone-only)
   const sizes = new Map<string, { loaded: number; total: number | undefined }>();
