@@ -17,6 +17,12 @@ const STREAM = { classes: 3, count: 120, seed: 20240611, fast: true };
 const ARTIFACT = join(ROOT, 'build/artifacts/demo.png');
 const MANIFEST = join(ROOT, 'models/fashion-mnist/manifest.json');
 
+/** The adaptation radio button that is checked. */
+const checkedAdaptation = (page) => page.evaluate(() => document.querySelector('#adaptation input:checked')?.value ?? null);
+/** Clicks an adaptation radio button as the user does (a click, which fires its change event). */
+const clickAdaptation = (page, mode) =>
+  page.evaluate((m) => document.querySelector(`#adaptation input[value=${m}]`).click(), mode);
+
 describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   let browser, routes, page, info, stream;
 
@@ -37,7 +43,7 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.equal(info.historySize, 0);
     assert.equal(info.adaptation, manifest.adaptation?.default ?? 'iciia');
     assert.deepEqual(info.adaptations, ['iciia', 'prior', 'none']);
-    assert.equal(await page.locator('#adaptation input:checked').getAttribute('value'), info.adaptation);
+    assert.equal(await checkedAdaptation(page), info.adaptation);
     assert.equal(await page.locator('#app').isVisible(), true);
     assert.equal(await page.locator('#error').isVisible(), false);
     assert.deepEqual(browser.errors, []);
@@ -79,7 +85,7 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.equal(await page.locator('#attention-card').isVisible(), true);
     assert.equal(await page.locator('#prior-card').isVisible(), false);
 
-    await page.check('#adaptation input[value=prior]');  // what the user clicks
+    await clickAdaptation(page, 'prior');
     const prior = await sample({ index: 3, remember: false });
     assert.equal(prior.adaptation, 'prior');
     assert.equal(prior.attention.length, 0);
@@ -94,14 +100,14 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.equal(await page.locator('#class-prior li').count(), info.labels.length);
     assert.match(await page.locator('#timings').textContent(), / prior \d/);
 
-    await page.check('#adaptation input[value=none]');
+    await clickAdaptation(page, 'none');
     const none = await sample({ index: 3, remember: false });
     assert.equal(none.adaptation, 'none');
     assert.equal(none.adapted, none.baseline);
     assert.equal(await page.locator('#adapted-how').textContent(), 'none: the backbone alone');
 
     assert.equal(await page.evaluate(() => window.iciiaDemo.setAdaptation('iciia')), 'iciia');
-    assert.equal(await page.locator('#adaptation input:checked').getAttribute('value'), 'iciia');
+    assert.equal(await checkedAdaptation(page), 'iciia');
     const back = await sample({ index: 3, remember: false });
     assert.equal(back.adaptation, 'iciia');
     assert.equal(back.attention.length, size);

@@ -16,9 +16,12 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
 import { demoRoutes } from '../../scripts/server.mjs';
-import { browserMissing, openBrowser, openDemo } from './harness.mjs';
+import { browserMissing, ENGINE, openBrowser, openDemo } from './harness.mjs';
 
-const skip = await browserMissing();
+const skip =
+  ENGINE !== 'chromium'
+    ? `${ENGINE}: the quota is forced through Chromium's DevTools protocol (Storage.overrideQuotaForOrigin), which ${ENGINE}'s driver has no counterpart of`
+    : await browserMissing();
 if (skip) console.log(`skipping the quota browser test: ${skip}`);
 
 const QUOTA = 400 * 1024;
