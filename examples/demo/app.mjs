@@ -6,8 +6,8 @@
 //
 // Privacy by construction: images stay in this page's memory (thumbnails,
 // keyed by the history record's seq, gone on reload); the recognizer keeps
-// only feature vectors, in IndexedDB; the server only ever receives GETs of
-// its own files.
+// only feature vectors and the backbone's logits, in IndexedDB; the server
+// only ever receives GETs of its own files.
 //
 // window.iciiaDemo is the test hook (tests/browser/): the same functions the
 // buttons call, without going through the DOM.
