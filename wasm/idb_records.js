@@ -11,11 +11,46 @@
 // Each operation ends by calling the exported C function
 // iciia_idb_complete(ctx, status, ptr, len): status 0 ok (ptr/len: result
 // bytes), 1 quota exceeded, 2 other failure (ptr/len: UTF-8 message).
+//
+// Writes start in a later task, not during the call that stages them: the
+// transaction's setup (serialising the values, the request calls) then
+// happens after recognize() has delivered its answer, off its critical path.
+// Operations still start in call order: while a write waits, later reads
+// wait behind it (IndexedDB orders transactions by creation).
 
 mergeInto(LibraryManager.library, {
   $IciiaIdb__deps: ['malloc', 'free'],
   $IciiaIdb: {
     databases: {},
+    waiting: [],  // operations deferred to a later task, in call order
+
+    // Runs `start` in a later task (a macrotask: after the microtasks that
+    // deliver an answer), after every operation deferred before it.
+    defer: function(start) {
+      IciiaIdb.waiting.push(start);
+      if (IciiaIdb.waiting.length > 1) return;
+      var drain = function() {
+        var all = IciiaIdb.waiting;
+        IciiaIdb.waiting = [];
+        for (var i = 0; i < all.length; ++i) all[i]();
+      };
+      if (typeof setImmediate === 'function') {
+        setImmediate(drain);
+      } else if (typeof MessageChannel === 'function') {
+        // No 4 ms clamp, unlike a nested setTimeout(0).
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function() { channel.port1.close(); drain(); };
+        channel.port2.postMessage(0);
+      } else {
+        setTimeout(drain, 0);
+      }
+    },
+
+    // Starts now, unless deferred operations wait: then behind them.
+    soon: function(start) {
+      if (IciiaIdb.waiting.length) IciiaIdb.defer(start);
+      else start();
+    },
 
     open: function(name) {
       var cached = IciiaIdb.databases[name];
@@ -109,7 +144,7 @@ mergeInto(LibraryManager.library, {
   iciia_idb_get: function(dbName, client, seqsPtr, count, ctx) {
     var name = UTF8ToString(dbName), id = UTF8ToString(client);
     var seqs = Array.from(HEAPF64.subarray(seqsPtr >> 3, (seqsPtr >> 3) + count));
-    IciiaIdb.run(name, 'readonly', ctx, function(store, setResult) {
+    IciiaIdb.soon(function() { IciiaIdb.run(name, 'readonly', ctx, function(store, setResult) {
       var values = new Array(seqs.length);
       var pending = seqs.length;
       var finish = function() {
@@ -155,14 +190,14 @@ mergeInto(LibraryManager.library, {
           if (--pending === 0) finish();
         };
       });
-    });
+    }); });
   },
 
   // Result: f64[] of the client's record seqs (>= 0), ascending.
   iciia_idb_list__deps: ['$IciiaIdb'],
   iciia_idb_list: function(dbName, client, ctx) {
     var name = UTF8ToString(dbName), id = UTF8ToString(client);
-    IciiaIdb.run(name, 'readonly', ctx, function(store, setResult) {
+    IciiaIdb.soon(function() { IciiaIdb.run(name, 'readonly', ctx, function(store, setResult) {
       var request = store.getAllKeys(IDBKeyRange.bound([id, 0], [id, Infinity]));
       request.onsuccess = function() {
         var keys = request.result;
@@ -170,17 +205,18 @@ mergeInto(LibraryManager.library, {
         for (var i = 0; i < keys.length; ++i) seqs[i] = keys[i][1];
         setResult(new Uint8Array(seqs.buffer));
       };
-    });
+    }); });
   },
 
   // puts: u32 count, then per entry f64 seq, u32 length, bytes. Then deletes
-  // record seqs in [eraseFrom, eraseTo). One readwrite transaction.
+  // the keys in [eraseFrom, eraseTo) (eraseFrom -1 takes the head too). One
+  // readwrite transaction.
   iciia_idb_write__deps: ['$IciiaIdb'],
   iciia_idb_write: function(dbName, client, putsPtr, putsLen, eraseFrom, eraseTo, ctx) {
     var name = UTF8ToString(dbName), id = UTF8ToString(client);
     // Copy now: the caller frees its buffer once this returns.
     var puts = HEAPU8.slice(putsPtr, putsPtr + putsLen);
-    IciiaIdb.run(name, 'readwrite', ctx, function(store) {
+    IciiaIdb.defer(function() { IciiaIdb.run(name, 'readwrite', ctx, function(store) {
       var view = new DataView(puts.buffer);
       var count = view.getUint32(0, true);
       var at = 4;
@@ -192,8 +228,8 @@ mergeInto(LibraryManager.library, {
         at += len;
       }
       if (eraseFrom < eraseTo) {
-        store.delete(IDBKeyRange.bound([id, Math.max(eraseFrom, 0)], [id, eraseTo], false, true));
+        store.delete(IDBKeyRange.bound([id, Math.max(eraseFrom, -1)], [id, eraseTo], false, true));
       }
-    });
+    }); });
   },
 });

@@ -47,17 +47,41 @@ T option(const val& options, const char* key, T fallback) {
   return v.isUndefined() || v.isNull() ? fallback : v.as<T>();
 }
 
+std::string hex(const iciia::Fingerprint& f) { return iciia::to_hex(f); }
+
+val adaptation_names(const std::vector<iciia::Adaptation>& modes) {
+  val out = val::array();
+  for (iciia::Adaptation a : modes) out.call<void>("push", std::string(iciia::adaptation_name(a)));
+  return out;
+}
+
+iciia::Adaptation parse_adaptation(const std::string& name) {
+  const auto a = iciia::adaptation_from_name(name);
+  if (!a)
+    throw iciia::Error(iciia::ErrorCode::kInvalidArgument,
+                       "adaptation must be 'iciia', 'prior' or 'none', got '" + name + "'");
+  return *a;
+}
+
 class Recognizer {
  public:
-  // files: {manifest: string, backbone: Uint8Array, iciia: Uint8Array};
-  // options: {database, clientId, historyCapacity, onWarning(message)}.
+  // files: {manifest: string, backbone: Uint8Array, iciia?: Uint8Array (absent
+  // for a backbone-only bundle)}; options: {database, clientId,
+  // historyCapacity, adaptation ('' = the manifest's), priorAlpha (< 0: the
+  // default, 0.3 / C), onWarning(message)}.
   static Recognizer* create(const val& files, const val& options) {
     return guard([&] {
       const iciia::BundleManifest manifest = iciia::parse_manifest(files["manifest"].as<std::string>());
       const auto backbone = copy_in<uint8_t>(files["backbone"], "bundle backbone");
-      const auto weights = copy_in<uint8_t>(files["iciia"], "bundle iciia");
+      const val weights_js = files["iciia"];
+      const auto weights = weights_js.isUndefined() || weights_js.isNull() ? std::vector<uint8_t>{}
+                                                                           : copy_in<uint8_t>(weights_js, "bundle iciia");
       iciia::RecognizerOptions ro;
       ro.history_capacity = option<int>(options, "historyCapacity", 0);
+      const std::string mode = option<std::string>(options, "adaptation", "");
+      if (!mode.empty()) ro.adaptation = parse_adaptation(mode);
+      const double alpha = option<double>(options, "priorAlpha", -1);
+      if (alpha >= 0) ro.prior_alpha = alpha;
       auto storage = std::make_shared<iciia::wasm::IdbBackend>(option<std::string>(options, "database", "iciia-web"),
                                                                option<std::string>(options, "clientId", ""));
       val on_warning = options["onWarning"];
@@ -70,7 +94,8 @@ class Recognizer {
 
   val info() const {
     val o = val::object();
-    o.set("fingerprint", iciia::to_hex(r_->fingerprint()));
+    o.set("fingerprint", hex(r_->fingerprint()));
+    o.set("historyFingerprint", hex(r_->history_tags().backbone));
     o.set("dim", r_->feature_dim());
     o.set("numClasses", r_->num_classes());
     o.set("capacity", r_->history().capacity());
@@ -84,31 +109,72 @@ class Recognizer {
     size.call<void>("push", m.preprocess.width);
     o.set("inputSize", size);
     o.set("inputChannels", m.preprocess.channels);
-    o.set("attention", std::string(iciia::attention_mode_name(r_->iciia().config().attention)));
-    o.set("cached", r_->session().cached());
+    o.set("adaptation", std::string(iciia::adaptation_name(r_->adaptation())));
+    o.set("adaptations", adaptation_names(r_->adaptations()));
+    o.set("priorAlpha", r_->prior_alpha());
+    if (r_->has_iciia()) {
+      o.set("attention", std::string(iciia::attention_mode_name(r_->iciia()->config().attention)));
+      o.set("cached", r_->session()->cached());
+    }
     return o;
   }
 
   val preprocess(const val& pixels, int width, int height, int channels) const {
-    return guard([&] { return copy_out(r_->preprocess(view(pixels, width, height, channels))); });
-  }
-
-  void recognize_image(const val& pixels, int width, int height, int channels, const val& options, val callback) {
-    guard([&] {
-      iciia::Analysis a = r_->analyze(view(pixels, width, height, channels));
-      recognize(std::move(a), options, std::move(callback));
+    return guard([&] {
+      val out = copy_out(r_->preprocess(view(pixels, width, height, channels)));
+      release_pixels();
+      return out;
     });
   }
 
-  void recognize_features(const val& features, const val& logits, const val& options, val callback) {
+  // Pixels → {features, logits, preprocess ms, backbone ms}: the part of
+  // recognize() that needs no history, run before taking the history's lock.
+  val analyze(const val& pixels, int width, int height, int channels) {
+    return guard([&] {
+      const iciia::Analysis a = r_->analyze(view(pixels, width, height, channels));
+      release_pixels();
+      val o = val::object();
+      o.set("features", copy_out(a.features));
+      o.set("logits", copy_out(a.logits));
+      o.set("preprocess", a.preprocess_ms);
+      o.set("backbone", a.backbone_ms);
+      return o;
+    });
+  }
+
+  // answered(error, result) once the answer is computed; with remember,
+  // committed(error, seq) once its record is durable (or failed), after it.
+  void recognize(const val& features, const val& logits, const val& options, val answered, val committed) {
     guard([&] {
       iciia::Analysis a = r_->from_features(copy_in<float>(features, "features"), copy_in<float>(logits, "logits"));
-      recognize(std::move(a), options, std::move(callback));
+      iciia::RecognizeOptions ro;
+      ro.remember = option<bool>(options, "remember", true);
+      ro.top_k = option<int>(options, "topK", 5);
+      ro.timestamp_ms = option<double>(options, "timestamp", 0);
+      auto seq = std::make_shared<uint64_t>(0);
+      r_->recognize(
+          std::move(a), ro,
+          [answered, seq](iciia::StoreStatus st, iciia::Recognition rec) {
+            if (!st.ok()) return finish(answered, st, val::undefined());
+            if (rec.seq) *seq = *rec.seq;
+            finish(answered, st, recognition(rec));
+          },
+          [committed, seq](iciia::StoreStatus st) { finish(committed, st, val(double(*seq))); });
     });
   }
+
+  void set_adaptation(const std::string& name) { guard([&] { r_->set_adaptation(parse_adaptation(name)); }); }
+
+  // Whether this recognizer holds the client's cross-tab lock and has synced
+  // under it (then its history in memory is current: no head read needed).
+  void hold(bool held) { r_->history().set_exclusive(held); }
 
   void sync(val callback) {
     guard([&] { r_->sync([callback](iciia::StoreStatus st) { finish(callback, st, val::undefined()); }); });
+  }
+
+  void drain(val callback) {
+    guard([&] { r_->history().drain([callback](iciia::StoreStatus st) { finish(callback, st, val::undefined()); }); });
   }
 
   int history_size() const { return static_cast<int>(r_->history().records().size()); }
@@ -122,7 +188,7 @@ class Recognizer {
     guard([&] {
       r_->sync([this, callback](iciia::StoreStatus st) {
         if (!st.ok()) return finish(callback, st, val::undefined());
-        finish(callback, st, copy_out(iciia::export_history(r_->history().records(), r_->fingerprint())));
+        finish(callback, st, copy_out(iciia::export_history(r_->history().records(), r_->history_tags().backbone)));
       });
     });
   }
@@ -130,8 +196,9 @@ class Recognizer {
   // Strict parse (throws synchronously on a bad export), then one transaction.
   void import_history(const val& bytes, val callback) {
     guard([&] {
-      auto records = iciia::parse_history_export(copy_in<uint8_t>(bytes, "history import"), r_->fingerprint(),
-                                                 uint32_t(r_->feature_dim()), iciia::kMaxHistoryCapacity);
+      auto records = iciia::parse_history_export(copy_in<uint8_t>(bytes, "history import"), r_->history_tags(),
+                                                 uint32_t(r_->feature_dim()), uint32_t(r_->num_classes()),
+                                                 iciia::kMaxHistoryCapacity);
       const int n = static_cast<int>(records.size());
       r_->history().import(std::move(records),
                            [callback, n](iciia::StoreStatus st) { finish(callback, st, val(n)); });
@@ -149,6 +216,11 @@ class Recognizer {
     return v;
   }
 
+  void release_pixels() const {
+    pixels_.clear();
+    pixels_.shrink_to_fit();
+  }
+
   static void finish(const val& callback, const iciia::StoreStatus& st, const val& result) {
     if (st.ok())
       callback(val::null(), result);
@@ -156,33 +228,24 @@ class Recognizer {
       callback(storage_error(st), val::undefined());
   }
 
-  void recognize(iciia::Analysis a, const val& options, val callback) {
-    iciia::RecognizeOptions ro;
-    ro.remember = option<bool>(options, "remember", true);
-    ro.top_k = option<int>(options, "topK", 5);
-    ro.timestamp_ms = option<double>(options, "timestamp", 0);
-    const double pre = a.preprocess_ms, bb = a.backbone_ms;
-    pixels_.clear();
-    pixels_.shrink_to_fit();
-    r_->recognize(std::move(a), ro, [callback, pre, bb](iciia::StoreStatus st, iciia::Recognition rec) {
-      if (!st.ok()) return finish(callback, st, val::undefined());
-      val o = val::object();
-      o.set("top", ranked(rec.top));
-      o.set("baseline", ranked(rec.baseline));
-      o.set("attention", copy_out(rec.attention));
-      val seqs = val::array();
-      for (uint64_t s : rec.attention_seq) seqs.call<void>("push", double(s));
-      o.set("attentionSeq", seqs);
-      o.set("seq", rec.seq ? val(double(*rec.seq)) : val::undefined());
-      o.set("historySize", rec.history_size);
-      val t = val::object();
-      t.set("preprocess", pre);
-      t.set("backbone", bb);
-      t.set("iciia", rec.iciia_ms);
-      t.set("store", rec.store_ms);
-      o.set("timings", t);
-      finish(callback, st, o);
-    });
+  static val recognition(const iciia::Recognition& rec) {
+    val o = val::object();
+    o.set("adaptation", std::string(iciia::adaptation_name(rec.adaptation)));
+    o.set("top", ranked(rec.top));
+    o.set("baseline", ranked(rec.baseline));
+    o.set("attention", copy_out(rec.attention));
+    val seqs = val::array();
+    for (uint64_t s : rec.attention_seq) seqs.call<void>("push", double(s));
+    o.set("attentionSeq", seqs);
+    if (rec.adaptation == iciia::Adaptation::kPrior) {
+      o.set("prior", copy_out(rec.prior));
+      o.set("priorIterations", rec.prior_iterations);
+    }
+    o.set("seq", rec.seq ? val(double(*rec.seq)) : val::undefined());
+    o.set("historySize", rec.history_size);
+    o.set("sync", rec.sync_ms);
+    o.set("adapt", rec.adapt_ms);
+    return o;
   }
 
   std::unique_ptr<iciia::Recognizer> r_;
@@ -196,9 +259,12 @@ EMSCRIPTEN_BINDINGS(iciia_recognizer) {
       .class_function("create", &Recognizer::create, emscripten::allow_raw_pointers())
       .function("info", &Recognizer::info)
       .function("preprocess", &Recognizer::preprocess)
-      .function("recognizeImage", &Recognizer::recognize_image)
-      .function("recognizeFeatures", &Recognizer::recognize_features)
+      .function("analyze", &Recognizer::analyze)
+      .function("recognize", &Recognizer::recognize)
+      .function("setAdaptation", &Recognizer::set_adaptation)
+      .function("hold", &Recognizer::hold)
       .function("sync", &Recognizer::sync)
+      .function("drain", &Recognizer::drain)
       .function("historySize", &Recognizer::history_size)
       .function("clear", &Recognizer::clear)
       .function("exportHistory", &Recognizer::export_history)

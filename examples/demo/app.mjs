@@ -1,12 +1,13 @@
 // The demo page: the package from the served web/dist, the bundled model,
 // images from the user or from a simulated client stream, and for each image
-// the adapted and the backbone's predictions side by side, plus the past
-// images the decision attended to.
+// the adapted and the backbone's predictions side by side, plus what the
+// adaptation used: the past images ICIIA attended to, or the class
+// frequencies prior correction estimated. The user picks the adaptation.
 //
 // Privacy by construction: images stay in this page's memory (thumbnails,
 // keyed by the history record's seq, gone on reload); the recognizer keeps
-// only feature vectors, in IndexedDB; the server only ever receives GETs of
-// its own files.
+// only feature vectors and the backbone's logits, in IndexedDB; the server
+// only ever receives GETs of its own files.
 //
 // window.iciiaDemo is the test hook (tests/browser/): the same functions the
 // buttons call, without going through the DOM.
@@ -24,6 +25,11 @@ const STREAM_DELAY_MS = 500; // a watchable pace; fast mode only yields to the r
 const THUMB_SIZE = 96;
 const ATTENTION_SHOWN = 12;
 const FILMSTRIP_LENGTH = 36;
+const ADAPTATION_TEXT = {
+  iciia: 'ICIIA over your history',
+  prior: 'prior correction over your history',
+  none: 'none: the backbone alone',
+};
 
 // keepOffline() lists what the page loaded from its resource timing entries:
 // room for every sample image (the default buffer stops at 250).
@@ -141,6 +147,15 @@ function renderAttention(attention) {
   );
 }
 
+function renderClassPrior(r) {
+  const prior = Array.from(r.classPrior ?? [], (score, index) => ({ label: labelName(index), index, score }));
+  prior.sort((a, b) => b.score - a.score);
+  renderBars($('class-prior'), prior);
+  $('prior-desc').textContent =
+    `Estimated by prior correction (EM over the backbone's answers) from the ${r.historySize - (r.seq === undefined ? 0 : 1)} ` +
+    `past images of this client and the last one; the model was trained with every class equally often.`;
+}
+
 function renderResult(r, { bitmap, label, name }) {
   drawInto($('current-image'), bitmap);
   const truth = $('truth');
@@ -151,11 +166,15 @@ function renderResult(r, { bitmap, label, name }) {
   }
   const t = r.timings;
   $('timings').textContent = t
-    ? `preprocess ${ms(t.preprocess)} · backbone ${ms(t.backbone)} · ICIIA ${ms(t.iciia)} · store ${ms(t.store)}`
+    ? `preprocess ${ms(t.preprocess)} · backbone ${ms(t.backbone)} · sync ${ms(t.sync)} · ${r.adaptation} ${ms(t.adapt)}`
     : '';
+  $('adapted-how').textContent = ADAPTATION_TEXT[r.adaptation];
   renderBars($('adapted'), r.top, label);
   renderBars($('baseline'), r.baseline, label);
-  renderAttention(r.attention);
+  $('attention-card').hidden = r.adaptation !== 'iciia';
+  $('prior-card').hidden = r.adaptation !== 'prior';
+  if (r.adaptation === 'iciia') renderAttention(r.attention);
+  if (r.adaptation === 'prior') renderClassPrior(r);
 
   const strip = $('filmstrip');
   const verdict = label === undefined ? '' : r.top[0].index === label ? 'right' : 'wrong';
@@ -170,7 +189,7 @@ function setHistorySize(n) {
 
 function resetResults() {
   thumbs.clear();
-  for (const id of ['adapted', 'baseline', 'attention', 'filmstrip']) $(id).replaceChildren();
+  for (const id of ['adapted', 'baseline', 'attention', 'class-prior', 'filmstrip']) $(id).replaceChildren();
   $('truth').textContent = 'No image yet.';
   $('timings').textContent = '';
   $('attention-desc').textContent = 'Past images of this client, by attention weight.';
@@ -193,6 +212,11 @@ function rememberThumb(seq, entry) {
 async function recognizeShown(image, { thumb, label, name, remember = true }) {
   const r = await rec.recognize(image, { remember, topK: TOP_K });
   if (r.seq !== undefined) rememberThumb(r.seq, { bitmap: thumb, label });
+  // The answer is shown at once; the record becomes durable after it.
+  r.stored?.catch((e) => {
+    thumbs.delete(r.seq);
+    showError(`${name ?? 'The image'} was recognized but could not be remembered: ${e.message}`);
+  });
   renderResult(r, { bitmap: thumb, label, name });
   setHistorySize(r.historySize);
   return r;
@@ -200,6 +224,8 @@ async function recognizeShown(image, { thumb, label, name, remember = true }) {
 
 const summary = (r, label) => ({
   label: label ?? null,
+  adaptation: r.adaptation,
+  classPrior: r.classPrior ? Array.from(r.classPrior) : null,
   adapted: r.top[0].index,
   baseline: r.baseline[0].index,
   seq: r.seq ?? null,
@@ -331,9 +357,27 @@ async function importHistory(bytes) {
   return refreshHistorySize();
 }
 
-async function openRecognizer(clientId) {
-  rec = await createRecognizer({ model: MODEL_URL, clientId, onProgress, onWarning });
+/** Shows which adaptation runs; modes the bundle cannot run are disabled. */
+function showAdaptation() {
+  for (const input of document.querySelectorAll('#adaptation input')) {
+    input.checked = input.value === rec.adaptation;
+    input.disabled = !rec.adaptations.includes(input.value);
+    input.parentElement.title = input.disabled ? 'this model has no ICIIA weights' : input.parentElement.title;
+  }
+  $('adapted-how').textContent = ADAPTATION_TEXT[rec.adaptation];
+}
+
+/** Switches the adaptation for the images that follow. */
+async function setAdaptation(mode) {
+  await enqueue(() => rec.setAdaptation(mode));
+  showAdaptation();
+  return rec.adaptation;
+}
+
+async function openRecognizer(clientId, adaptation) {
+  rec = await createRecognizer({ model: MODEL_URL, clientId, onProgress, onWarning, ...(adaptation ? { adaptation } : {}) });
   labels = rec.labels;
+  showAdaptation();
   $('client-id').value = rec.clientId;
   $('history-capacity').textContent = String(rec.historyCapacity);
   localStorage.setItem(CLIENT_KEY, rec.clientId);
@@ -346,8 +390,8 @@ async function switchClient(clientId) {
   if (!id) throw new TypeError('the client id must not be empty');
   await enqueue(async () => {
     const old = rec;
-    await old.flush();
-    await openRecognizer(id);
+    await old.flush().catch(() => {}); // a record that could not be stored was reported already
+    await openRecognizer(id, old.adaptation);
     old.dispose();
     resetResults();
   });
@@ -451,6 +495,13 @@ function wire() {
     }
   });
 
+  $('adaptation').addEventListener('change', (e) => {
+    setAdaptation(e.target.value).then(() => showError(''), (err) => {
+      showError(`adaptation: ${err.message}`);
+      showAdaptation();
+    });
+  });
+
   $('client-form').addEventListener('submit', (e) => {
     e.preventDefault();
     switchClient($('client-id').value).then(() => showError(''), (err) => showError(`switching client: ${err.message}`));
@@ -475,7 +526,7 @@ async function start() {
   const footer = $('footer');
   footer.textContent =
     `Model ${rec.manifest.name ?? MODEL_NAME}: ${labels.length} classes, fingerprint ${rec.fingerprint.slice(0, 16)}…, ` +
-    `history capacity ${rec.historyCapacity}. Served from ${location.origin}.`;
+    `history capacity ${rec.historyCapacity}, adaptations ${rec.adaptations.join(', ')}. Served from ${location.origin}.`;
   const offline = samplesReady.then(keepOffline);
   offline.then(
     (n) => footer.append(` Offline copy: ${n} files kept by the service worker.`),
@@ -488,6 +539,8 @@ const started = start();
 const ready = started.then(async () => ({
   clientId: rec.clientId,
   labels,
+  adaptation: rec.adaptation,
+  adaptations: rec.adaptations,
   historySize: await rec.history.size(),
   samples: (await samplesReady).length,
 }));
@@ -505,6 +558,8 @@ window.iciiaDemo = {
     return summary(await enqueue(() => recognizeShown(s.bitmap, { thumb: s.bitmap, label: s.label, remember })), s.label);
   },
   historySize: () => enqueue(refreshHistorySize),
+  /** Switches the adaptation ('iciia', 'prior', 'none'); resolves to the one now running. */
+  setAdaptation,
   clearHistory,
   exportHistory: async () => Array.from(await exportHistory()),
   importHistory: (bytes) => importHistory(Uint8Array.from(bytes)),

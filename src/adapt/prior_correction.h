@@ -11,8 +11,9 @@
 // α = 0 is maximum likelihood; α > 0 is the MAP estimate under a symmetric
 // Dirichlet(α + 1) prior on q, which keeps a short history from driving a
 // class's prior to zero. A target's corrected posterior is r(y) under the
-// final q. Cost: O(iterations · m · C); a warm start from the previous q
-// makes it a few iterations when one image was added.
+// final q. The EM steps are SQUAREM-accelerated (prior_correction.cpp says
+// how). Cost: O(steps · m · C); a warm start from the previous q saves most
+// of them when one image was added.
 #pragma once
 
 #include <span>
@@ -22,13 +23,15 @@ namespace iciia::adapt {
 
 struct PriorOptions {
   double alpha = 0;          // Dirichlet smoothing; 0: maximum likelihood
-  int max_iterations = 100;  // EM steps at most
-  double tolerance = 1e-6;   // stop once max_y |Δq(y)| is below this
+  int max_iterations = 1000;  // EM steps at most (a slow ML case takes a hundred and more)
+  // Stop once max_y |Δq(y)| and the distance to the fixed point it implies
+  // (at the observed rate of convergence) are below this.
+  double tolerance = 1e-6;
 };
 
 struct PriorResult {
   std::vector<double> prior;  // q, C entries summing to 1
-  int iterations = 0;         // EM steps taken
+  int iterations = 0;         // EM steps taken (extrapolations not counted)
 };
 
 // `probs`: m rows of C probabilities (each a softmax of the backbone's

@@ -324,4 +324,21 @@ Fingerprint verify_bundle(const BundleManifest& m, std::span<const uint8_t> back
   return h.finish();
 }
 
+Fingerprint backbone_fingerprint(const BundleManifest& m) {
+  Sha256::Digest digest{};
+  const std::string& hex = m.backbone.sha256;
+  if (hex.size() != 64) throw Error(ErrorCode::kInvalidArgument, "bundle: backbone.sha256 is not 64 hex digits");
+  for (size_t i = 0; i < 32; ++i) {
+    const auto nibble = [&](char c) {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      throw Error(ErrorCode::kInvalidArgument, "bundle: backbone.sha256 is not lowercase hex");
+    };
+    digest[i] = uint8_t(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  Sha256 h;
+  h.update(digest);
+  return h.finish();
+}
+
 }  // namespace iciia

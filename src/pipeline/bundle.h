@@ -94,5 +94,10 @@ BackboneInfo parse_backbone_metadata(std::string_view json, const std::string& s
 // weights file does and only then.
 Fingerprint verify_bundle(const BundleManifest& manifest, std::span<const uint8_t> backbone,
                           std::span<const uint8_t> iciia);
+// The fingerprint of the backbone alone (sha256 over its digest: what
+// verify_bundle gives a backbone-only bundle). History records are tagged
+// with it, since features and logits depend on the backbone only
+// (docs/design.md, "History store").
+Fingerprint backbone_fingerprint(const BundleManifest& manifest);
 
 }  // namespace iciia

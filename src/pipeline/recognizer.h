@@ -1,14 +1,17 @@
 // The recognition pipeline of one client:
 //   image → preprocess → backbone (features + its own logits)
-//         → ICIIA over the client's history → adapted and backbone top-k,
-//           attention over the history → (unless told not to) the features
-//           appended to the history, durably.
+//         → adaptation over the client's history (docs/design.md,
+//           "Adaptation": ICIIA, prior correction, or none) → adapted and
+//           backbone top-k → (unless told not to) the record staged in the
+//           history: the answer goes out at once, the commit follows.
 //
-// Storage is asynchronous (IndexedDB), so recognize() completes through a
-// callback; analyze() (pixels → features) is synchronous and separate so a
-// caller can run the backbone elsewhere (onnxruntime-web) and hand the
-// features in. Operations must not overlap: the caller queues them (the JS
-// package does, and takes a cross-tab lock around each).
+// Storage is asynchronous (IndexedDB), so recognize() completes through
+// callbacks: one for the answer, one when the record is durable. analyze()
+// (pixels → features and logits) is synchronous and separate so a caller can
+// run the backbone elsewhere (onnxruntime-web) or before taking the history's
+// lock. Operations must not overlap: the caller queues them (the JS package
+// does, and holds a cross-tab lock from each sync until the commits it
+// started are done).
 #pragma once
 
 #include <functional>
@@ -22,14 +25,25 @@
 
 namespace iciia {
 
+// Prior correction's Dirichlet smoothing unless the caller picks another:
+// this many pseudo-images spread evenly over the classes, α = 0.3 / C
+// (docs/design.md, "Adaptation", says how it was chosen).
+inline constexpr double kDefaultPriorPseudoImages = 0.3;
+// EM steps per query at most: the warm start carries the estimate from one
+// query to the next, so where EM is slow (an uncertain backbone over many
+// classes) it keeps converging over the stream at a bounded cost per image.
+inline constexpr int kPriorStepsPerQuery = 16;
+
 struct RecognizerOptions {
-  int history_capacity = 0;  // 0: the manifest's
+  int history_capacity = 0;               // 0: the manifest's
+  std::optional<Adaptation> adaptation;   // unset: the manifest's default
+  std::optional<double> prior_alpha;      // α per class; unset: kDefaultPriorPseudoImages / C
   engine::EngineOptions engine;  // limits for the backbone (input dims and tensors are set from the manifest)
 };
 
 struct Ranked {
   int index = 0;
-  float score = 0;  // softmax probability
+  float score = 0;  // probability
 };
 
 struct Analysis {
@@ -45,28 +59,49 @@ struct RecognizeOptions {
 };
 
 struct Recognition {
+  Adaptation adaptation = Adaptation::kNone;  // what computed `top`
   std::vector<Ranked> top, baseline;
-  // Over the history before this image, oldest first.
+  // kIciia: over the history before this image, oldest first.
   std::vector<float> attention;
   std::vector<uint64_t> attention_seq;
-  std::optional<uint64_t> seq;  // this image's record, when remembered
-  int history_size = 0;         // after the call
-  double iciia_ms = 0, store_ms = 0;
+  // kPrior: the client's class frequencies as estimated over the history
+  // and this image (C values summing to 1), and the EM steps it took.
+  std::vector<float> prior;
+  int prior_iterations = 0;
+  std::optional<uint64_t> seq;  // this image's record, when remembered (durable once committed)
+  int history_size = 0;         // after the call, staged records included
+  double sync_ms = 0;           // catching up with storage before answering
+  double adapt_ms = 0;          // the adaptation (ICIIA query, EM)
 };
 
 class Recognizer : private HistoryObserver {
  public:
-  // Verifies the bundle (sha256 of both files), loads both models and checks
-  // they fit together and with the manifest (kShape naming what differs).
+  // Verifies the bundle (sha256 of its files), loads the backbone and, when
+  // the bundle has them, the ICIIA weights (`iciia` empty otherwise), and
+  // checks they fit together and with the manifest (kShape naming what
+  // differs). kInvalidArgument when options.adaptation is not available.
   Recognizer(const BundleManifest& manifest, std::span<const uint8_t> backbone, std::span<const uint8_t> iciia,
              std::shared_ptr<RecordBackend> storage, const RecognizerOptions& options = {}, Warn warn = {});
   ~Recognizer() override;
 
   const BundleManifest& manifest() const { return manifest_; }
-  const Fingerprint& fingerprint() const { return store_->fingerprint(); }
-  int feature_dim() const { return model_->config().dim; }
-  int num_classes() const { return model_->config().num_classes; }
-  const IciiaModel& iciia() const { return *model_; }
+  const Fingerprint& fingerprint() const { return fingerprint_; }  // the bundle's
+  const HistoryTags& history_tags() const { return store_->tags(); }
+  int feature_dim() const { return dim_; }
+  int num_classes() const { return static_cast<int>(manifest_.labels.size()); }
+  bool has_iciia() const { return model_ != nullptr; }
+  const IciiaModel* iciia() const { return model_.get(); }
+  const IciiaSession* session() const { return session_.get(); }
+
+  // Modes this bundle can run: kIciia only with ICIIA weights.
+  std::vector<Adaptation> adaptations() const;
+  Adaptation adaptation() const { return adaptation_; }
+  // Takes effect for the next recognize(); kInvalidArgument (naming the
+  // modes available) for one this bundle cannot run. Switching to kIciia
+  // rebuilds the ICIIA cache over the history (a load's cost), which the
+  // other modes do not keep up to date.
+  void set_adaptation(Adaptation mode);
+  double prior_alpha() const { return prior_alpha_; }
 
   // Pixels → backbone input (NCHW), exactly what analyze() feeds the backbone.
   std::vector<float> preprocess(const ImageView& image) const;
@@ -76,25 +111,52 @@ class Recognizer : private HistoryObserver {
 
   // Loads / refreshes the history from storage.
   void sync(Done done) { store_->sync(std::move(done)); }
+  // Syncs, adapts, and answers through `answered`; with options.remember the
+  // record is staged first (the answer carries its seq, the next call sees
+  // it) and `committed` runs once its transaction completed, always after
+  // `answered`. A failed commit removes the record again.
   void recognize(Analysis analysis, const RecognizeOptions& options,
-                 std::function<void(StoreStatus, Recognition)> done);
+                 std::function<void(StoreStatus, Recognition)> answered, Done committed = {});
 
   HistoryStore& history() { return *store_; }
-  const IciiaSession& session() const { return *session_; }
 
  private:
+  // The backbone's posteriors of the history rows, for prior correction: a
+  // FIFO ring of capacity + 1 rows of C (the extra row for the target), rows
+  // of records without logits left zero so EM skips them.
+  struct PosteriorRows {
+    int classes = 0, capacity = 0, size = 0, head = 0;
+    std::vector<float> rows;
+    void append(std::span<const float> logits);
+    void clear() { size = head = 0; }
+  };
+
   void history_appended(const HistoryRecord& record) override;
-  void history_reset(const std::deque<HistoryRecord>& records) override;
+  void history_reset(RecordWindow records) override;
+  void rebuild_session(RecordWindow records);
+  void adapt(const Analysis& analysis, bool remember, int k, Recognition& r);
 
   BundleManifest manifest_;
+  Fingerprint fingerprint_;
+  int dim_ = 0;
   std::optional<engine::Engine> engine_;
   std::shared_ptr<const IciiaModel> model_;
   std::unique_ptr<IciiaSession> session_;
+  bool session_current_ = false;  // the session mirrors the history (kept up to date in kIciia only)
+  bool session_ahead_ = false;    // the session already holds the row being staged (a query appended it)
+  PosteriorRows posteriors_;
+  std::vector<double> prior_;     // the last estimate: EM's warm start
+  double prior_alpha_;
+  Adaptation adaptation_;
+  bool warned_without_logits_ = false;
+  Warn warn_;
   std::unique_ptr<HistoryStore> store_;
 };
 
 // Indices of the k largest values (ties: lower index first) with softmax
 // probabilities of all values as scores.
 std::vector<Ranked> top_k(std::span<const float> logits, int k);
+// The same ranking of probabilities, which are the scores.
+std::vector<Ranked> top_k_probabilities(std::span<const float> probs, int k);
 
 }  // namespace iciia

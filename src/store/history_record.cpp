@@ -33,22 +33,24 @@ bool intact(std::span<const uint8_t> in) {
 
 }  // namespace
 
-std::vector<uint8_t> encode_record(const HistoryRecord& record, const Fingerprint& fingerprint) {
-  std::vector<uint8_t> out(kRecordHeader + record.features.size() * 4 + 4);
+std::vector<uint8_t> encode_record(const HistoryRecord& record, const Fingerprint& backbone) {
+  const size_t n = record.features.size(), c = record.logits.size();
+  std::vector<uint8_t> out(kRecordHeader + (n + c) * 4 + 4);
   std::memcpy(out.data(), "ICHR", 4);
   put<uint16_t>(out, 4, kHistoryRecordVersion);
   put<uint16_t>(out, 6, 0);
   put<uint64_t>(out, 8, record.seq);
   put<double>(out, 16, record.timestamp_ms);
-  std::memcpy(out.data() + 24, fingerprint.data(), 32);
-  put<uint32_t>(out, 56, static_cast<uint32_t>(record.features.size()));
-  put<uint32_t>(out, 60, 0);
-  if (!record.features.empty()) std::memcpy(out.data() + kRecordHeader, record.features.data(), record.features.size() * 4);
+  std::memcpy(out.data() + 24, backbone.data(), 32);
+  put<uint32_t>(out, 56, static_cast<uint32_t>(n));
+  put<uint32_t>(out, 60, static_cast<uint32_t>(c));
+  if (n) std::memcpy(out.data() + kRecordHeader, record.features.data(), n * 4);
+  if (c) std::memcpy(out.data() + kRecordHeader + n * 4, record.logits.data(), c * 4);
   seal(out);
   return out;
 }
 
-DecodedRecord decode_record(std::span<const uint8_t> in, const Fingerprint& fingerprint, uint32_t dim) {
+DecodedRecord decode_record(std::span<const uint8_t> in, const HistoryTags& tags, uint32_t dim, uint32_t classes) {
   DecodedRecord d;
   auto corrupt = [&](std::string why) {
     d.status = RecordStatus::kCorrupt;
@@ -59,29 +61,38 @@ DecodedRecord decode_record(std::span<const uint8_t> in, const Fingerprint& fing
   if (std::memcmp(in.data(), "ICHR", 4) != 0) return corrupt("bad magic (not a history record)");
   // The checksum first: a torn record must not be mistaken for a newer version.
   if (!intact(in)) return corrupt("checksum mismatch (torn or altered record)");
-  const uint16_t version = get<uint16_t>(in, 4);
-  if (version != kHistoryRecordVersion)
-    return corrupt("record format version " + std::to_string(version) + ", this build reads " +
-                   std::to_string(kHistoryRecordVersion));
+  d.version = get<uint16_t>(in, 4);
+  if (d.version != 1 && d.version != 2)
+    return corrupt("record format version " + std::to_string(d.version) + ", this build reads 1 and 2");
   const uint32_t n = get<uint32_t>(in, 56);
-  if (n > kMaxRecordDim || in.size() != kRecordHeader + size_t(n) * 4 + 4)
-    return corrupt("length " + std::to_string(in.size()) + " does not match " + std::to_string(n) + " features");
-  if (std::memcmp(in.data() + 24, fingerprint.data(), 32) != 0) {
+  const uint32_t c = d.version == 1 ? 0 : get<uint32_t>(in, 60);
+  if (d.version == 1 && get<uint32_t>(in, 60) != 0) return corrupt("version-1 record with a non-zero reserved field");
+  if (n > kMaxRecordDim || c > kMaxRecordClasses || in.size() != kRecordHeader + (size_t(n) + c) * 4 + 4)
+    return corrupt("length " + std::to_string(in.size()) + " does not match " + std::to_string(n) + " features and " +
+                   std::to_string(c) + " logits");
+  // Version 2 is tagged by the backbone alone; version 1 by the whole bundle.
+  const Fingerprint& expected = d.version == 1 ? tags.bundle : tags.backbone;
+  if (std::memcmp(in.data() + 24, expected.data(), 32) != 0) {
     d.status = RecordStatus::kOtherModel;
     d.reason = "written under another model";
     return d;
   }
-  if (n != dim) {
+  if (n != dim || (c != 0 && c != classes)) {
     d.status = RecordStatus::kOtherDim;
-    d.reason = std::to_string(n) + " features, the model takes " + std::to_string(dim);
+    d.reason = std::to_string(n) + " features and " + std::to_string(c) + " logits, the model has " +
+               std::to_string(dim) + " and " + std::to_string(classes);
     return d;
   }
   d.record.seq = get<uint64_t>(in, 8);
   d.record.timestamp_ms = get<double>(in, 16);
   d.record.features.resize(n);
+  d.record.logits.resize(c);
   if (n) std::memcpy(d.record.features.data(), in.data() + kRecordHeader, size_t(n) * 4);
+  if (c) std::memcpy(d.record.logits.data(), in.data() + kRecordHeader + size_t(n) * 4, size_t(c) * 4);
   for (uint32_t i = 0; i < n; ++i)
     if (!std::isfinite(d.record.features[i])) return corrupt("feature " + std::to_string(i) + " is not finite");
+  for (uint32_t i = 0; i < c; ++i)
+    if (!std::isfinite(d.record.logits[i])) return corrupt("logit " + std::to_string(i) + " is not finite");
   d.status = RecordStatus::kOk;
   return d;
 }

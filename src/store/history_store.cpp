@@ -8,17 +8,45 @@
 
 namespace iciia {
 
-HistoryStore::HistoryStore(std::shared_ptr<RecordBackend> backend, const Fingerprint& fingerprint, int dim,
+HistoryStore::HistoryStore(std::shared_ptr<RecordBackend> backend, const HistoryTags& tags, int dim, int classes,
                            int capacity, HistoryObserver* observer, Warn warn)
-    : backend_(std::move(backend)), fingerprint_(fingerprint), dim_(dim), capacity_(capacity),
+    : backend_(std::move(backend)), tags_(tags), dim_(dim), classes_(classes), capacity_(capacity),
       observer_(observer), warn_(std::move(warn)) {
   if (capacity < 1) throw Error(ErrorCode::kInvalidArgument, "history capacity must be at least 1");
   if (dim < 1 || uint32_t(dim) > kMaxRecordDim)
     throw Error(ErrorCode::kInvalidArgument, "history feature dim out of range: " + std::to_string(dim));
+  if (classes < 0 || uint32_t(classes) > kMaxRecordClasses)
+    throw Error(ErrorCode::kInvalidArgument, "history class count out of range: " + std::to_string(classes));
 }
 
 void HistoryStore::warn(const std::string& message) {
   if (warn_) warn_(message);
+}
+
+namespace {
+
+// The window holds the records whose seq is at least next - capacity: a seq
+// range, so storage (which evicts by key range) and every tab agree on it
+// whatever gaps failed commits or skipped records left.
+uint64_t window_start(uint64_t next_seq, int capacity) {
+  return next_seq > uint64_t(capacity) ? next_seq - uint64_t(capacity) : 0;
+}
+
+}  // namespace
+
+RecordWindow HistoryStore::records() const {
+  const uint64_t lower = window_start(next_seq_, capacity_);
+  const auto first = std::partition_point(rows_.cbegin(), rows_.cend(), [lower](const HistoryRecord& r) { return r.seq < lower; });
+  return {first, rows_.cend()};
+}
+
+void HistoryStore::check(const HistoryRecord& r) const {
+  if (r.features.size() != size_t(dim_))
+    throw Error(ErrorCode::kInvalidArgument, "history: expected " + std::to_string(dim_) + " features, got " +
+                                                 std::to_string(r.features.size()));
+  if (!r.logits.empty() && r.logits.size() != size_t(classes_))
+    throw Error(ErrorCode::kInvalidArgument, "history: expected " + std::to_string(classes_) + " logits, got " +
+                                                 std::to_string(r.logits.size()));
 }
 
 // Reads the head; `changed` is false when it matches what this store last
@@ -41,6 +69,7 @@ void HistoryStore::read_head(std::function<void(StoreStatus, bool)> then) {
 }
 
 void HistoryStore::sync(Done done) {
+  if (exclusive_ && loaded_) return done({});
   read_head([this, done = std::move(done)](StoreStatus st, bool changed) {
     if (!st.ok() || !changed) return done(st);
     refresh(std::move(done));
@@ -52,13 +81,19 @@ void HistoryStore::sync(Done done) {
 void HistoryStore::refresh(Done done) {
   backend_->list([this, done = std::move(done)](StoreStatus st, std::vector<int64_t> seqs) {
     if (!st.ok()) return done(st);
-    // Storage may hold more than capacity (another tab with a larger one, or
-    // a shrunk capacity): the window is the newest capacity_ keys.
-    if (seqs.size() > size_t(capacity_)) seqs.erase(seqs.begin(), seqs.end() - capacity_);
+    // Our own staged records are newer than anything stored, and stay ours.
+    if (staged_) {
+      const int64_t first_staged = int64_t(rows_[durable()].seq);
+      seqs.erase(std::lower_bound(seqs.begin(), seqs.end(), first_staged), seqs.end());
+    }
     if (!seqs.empty()) head_.next_seq = std::max<uint64_t>(head_.next_seq, uint64_t(seqs.back()) + 1);
+    // Storage may hold older keys (another tab with a larger capacity, a
+    // shrunk capacity): the window starts at next - capacity.
+    const uint64_t lower = window_start(head_.next_seq, capacity_);
+    seqs.erase(seqs.begin(), std::lower_bound(seqs.begin(), seqs.end(), int64_t(lower)));
     std::vector<int64_t> missing;
     for (int64_t s : seqs) {
-      const bool held = std::any_of(records_.begin(), records_.end(), [s](const HistoryRecord& r) { return int64_t(r.seq) == s; });
+      const bool held = std::any_of(rows_.begin(), rows_.end(), [s](const HistoryRecord& r) { return int64_t(r.seq) == s; });
       if (!held) missing.push_back(s);
     }
     backend_->get(missing, [this, seqs = std::move(seqs), missing, done = std::move(done)](
@@ -76,19 +111,20 @@ void HistoryStore::refresh(Done done) {
 }
 
 // Builds the new row list for `window` (held rows are reused, fetched ones
-// decoded) and tells the observer the cheapest way: appends when the old
-// rows, trimmed FIFO-style, are followed only by new ones.
+// decoded), keeps the staged rows after it, and tells the observer the
+// cheapest way: appends when the old window, trimmed FIFO-style, is followed
+// only by new rows.
 void HistoryStore::adopt(std::vector<int64_t> window, std::vector<std::optional<Bytes>> fetched) {
   std::deque<HistoryRecord> next;
   size_t other_model = 0;
   for (size_t i = 0; i < window.size(); ++i) {
     const int64_t s = window[i];
     if (!fetched[i]) {
-      auto it = std::find_if(records_.begin(), records_.end(), [s](const HistoryRecord& r) { return int64_t(r.seq) == s; });
-      if (it != records_.end()) next.push_back(*it);
+      auto it = std::find_if(rows_.begin(), rows_.end(), [s](const HistoryRecord& r) { return int64_t(r.seq) == s; });
+      if (it != rows_.end()) next.push_back(*it);
       continue;  // deleted between list and get: gone
     }
-    DecodedRecord d = decode_record(*fetched[i], fingerprint_, uint32_t(dim_));
+    DecodedRecord d = decode_record(*fetched[i], tags_, uint32_t(dim_), uint32_t(classes_));
     if (d.status == RecordStatus::kOk && int64_t(d.record.seq) != s) {
       d.status = RecordStatus::kCorrupt;
       d.reason = "stored under seq " + std::to_string(s) + " but says " + std::to_string(d.record.seq);
@@ -103,103 +139,176 @@ void HistoryStore::adopt(std::vector<int64_t> window, std::vector<std::optional<
   }
   if (other_model && reported_.insert(-2).second)
     warn(std::to_string(other_model) + " history record(s) written under another model ignored");
+  for (size_t i = durable(); i < rows_.size(); ++i) next.push_back(std::move(rows_[i]));
 
-  // Incremental when appending the rows newer than the old newest to the
-  // observer's FIFO (capacity_) yields exactly `next`.
-  size_t first_new = 0;
-  if (!records_.empty())
-    while (first_new < next.size() && next[first_new].seq <= records_.back().seq) ++first_new;
   std::vector<uint64_t> simulated;
-  for (const HistoryRecord& r : records_) simulated.push_back(r.seq);
-  for (size_t i = first_new; i < next.size(); ++i) simulated.push_back(next[i].seq);
-  if (simulated.size() > size_t(capacity_)) simulated.erase(simulated.begin(), simulated.end() - capacity_);
-  bool incremental = simulated.size() == next.size();
-  for (size_t i = 0; incremental && i < next.size(); ++i) incremental = simulated[i] == next[i].seq;
-  records_ = std::move(next);
+  for (const HistoryRecord& r : records()) simulated.push_back(r.seq);
+  const uint64_t newest = rows_.empty() ? 0 : rows_.back().seq;
+  const bool had_rows = !rows_.empty();
+  rows_ = std::move(next);
+  next_seq_ = std::max(head_.next_seq, rows_.empty() ? 0 : rows_.back().seq + 1);
   if (!observer_) return;
+  // Incremental when appending the rows newer than the old newest to the
+  // observer's FIFO (capacity_) yields exactly the new window.
+  const RecordWindow now = records();
+  std::vector<const HistoryRecord*> fresh;
+  for (const HistoryRecord& r : now)
+    if (!had_rows || r.seq > newest) fresh.push_back(&r);
+  for (const HistoryRecord* r : fresh) simulated.push_back(r->seq);
+  if (simulated.size() > size_t(capacity_)) simulated.erase(simulated.begin(), simulated.end() - capacity_);
+  bool incremental = simulated.size() == now.size();
+  for (size_t i = 0; incremental && i < now.size(); ++i) incremental = simulated[i] == now[i].seq;
   if (incremental) {
-    for (size_t i = first_new; i < records_.size(); ++i) observer_->history_appended(records_[i]);
+    for (const HistoryRecord* r : fresh) observer_->history_appended(*r);
   } else {
-    observer_->history_reset(records_);
+    observer_->history_reset(now);
   }
 }
 
-void HistoryStore::append(std::vector<float> features, double timestamp_ms, Done done) {
-  if (features.size() != size_t(dim_))
-    throw Error(ErrorCode::kInvalidArgument, "history append: expected " + std::to_string(dim_) + " features, got " +
-                                                 std::to_string(features.size()));
-  std::vector<HistoryRecord> fresh(1);
-  fresh[0].timestamp_ms = timestamp_ms;
-  fresh[0].features = std::move(features);
-  sync([this, fresh = std::move(fresh), done = std::move(done)](StoreStatus st) mutable {
+// Adds a staged row and tells the observer: an append when the window moves
+// like a FIFO of capacity_ (no gaps in its seqs), else the whole window.
+void HistoryStore::push_staged(HistoryRecord record, Done committed) {
+  const RecordWindow before = records();
+  const bool full = before.size() == size_t(capacity_);
+  const uint64_t lower_after = window_start(next_seq_ + 1, capacity_);
+  const bool drops_front = !before.empty() && before.front().seq < lower_after;
+  record.seq = next_seq_++;
+  rows_.push_back(std::move(record));
+  ++staged_;
+  commit_done_.push_back(std::move(committed));
+  if (!observer_) return;
+  if (full == drops_front)
+    observer_->history_appended(rows_.back());
+  else
+    observer_->history_reset(records());
+}
+
+uint64_t HistoryStore::stage(HistoryRecord record, Done committed) {
+  if (!loaded_) throw Error(ErrorCode::kInvalidArgument, "history: a record staged before the first sync");
+  check(record);
+  push_staged(std::move(record), std::move(committed));
+  const uint64_t seq = rows_.back().seq;
+  if (!writing_) write_staged();
+  return seq;
+}
+
+void HistoryStore::append(HistoryRecord record, Done done) {
+  check(record);
+  sync([this, record = std::move(record), done = std::move(done)](StoreStatus st) mutable {
     if (!st.ok()) return done(st);
-    write_records(std::move(fresh), std::move(done));
+    stage(std::move(record), std::move(done));
   });
 }
 
 void HistoryStore::import(std::vector<HistoryRecord> records, Done done) {
-  sync([this, records = std::move(records), done = std::move(done)](StoreStatus st) mutable {
-    if (!st.ok()) return done(st);
-    // Only the newest capacity_ can survive; write just those.
-    if (records.size() > size_t(capacity_)) records.erase(records.begin(), records.end() - capacity_);
-    if (records.empty()) return done({});
-    write_records(std::move(records), std::move(done));
-  });
-}
-
-// Assigns seqs after the head and writes records + head + eviction in one
-// transaction; memory changes only once storage said yes.
-void HistoryStore::write_records(std::vector<HistoryRecord> fresh, Done done) {
-  uint64_t next = head_.next_seq;
-  if (!records_.empty()) next = std::max<uint64_t>(next, records_.back().seq + 1);
-  std::vector<std::pair<int64_t, Bytes>> puts;
-  for (HistoryRecord& r : fresh) {
-    r.seq = next++;
-    puts.emplace_back(int64_t(r.seq), encode_record(r, fingerprint_));
-  }
-  HistoryHead head{next, head_.generation};
-  puts.emplace_back(kHeadSeq, encode_head(head));
-  const int64_t erase_to = int64_t(next) - capacity_;  // keys below leave the window
-  backend_->write(std::move(puts), 0, erase_to,
-                  [this, fresh = std::move(fresh), head, done = std::move(done)](StoreStatus st) mutable {
-                    if (!st.ok()) return done(st);
-                    head_ = head;
-                    head_seen_ = true;
-                    for (HistoryRecord& r : fresh) {
-                      records_.push_back(std::move(r));
-                      if (records_.size() > size_t(capacity_)) records_.pop_front();
-                      if (observer_) observer_->history_appended(records_.back());
-                    }
-                    done({});
-                  });
-}
-
-void HistoryStore::clear(Done done) {
-  sync([this, done = std::move(done)](StoreStatus st) mutable {
-    if (!st.ok()) return done(st);
-    const uint64_t next = std::max<uint64_t>(head_.next_seq, records_.empty() ? 0 : records_.back().seq + 1);
-    HistoryHead head{next, head_.generation + 1};
-    std::vector<std::pair<int64_t, Bytes>> puts;
-    puts.emplace_back(kHeadSeq, encode_head(head));
-    backend_->write(std::move(puts), 0, INT64_MAX, [this, head, done = std::move(done)](StoreStatus st2) {
-      if (!st2.ok()) return done(st2);
-      head_ = head;
-      head_seen_ = true;
-      records_.clear();
-      if (observer_) observer_->history_reset(records_);
-      done({});
+  for (const HistoryRecord& r : records) check(r);
+  when_drained([this, records = std::move(records), done = std::move(done)]() mutable {
+    sync([this, records = std::move(records), done = std::move(done)](StoreStatus st) mutable {
+      if (!st.ok()) return done(st);
+      // Only the newest capacity_ can survive; write just those.
+      if (records.size() > size_t(capacity_)) records.erase(records.begin(), records.end() - capacity_);
+      if (records.empty()) return done({});
+      // Staged together while nothing is in flight: one transaction, whose
+      // outcome the last record's callback reports for all of them.
+      for (size_t i = 0; i < records.size(); ++i)
+        push_staged(std::move(records[i]), i + 1 == records.size() ? std::move(done) : Done{});
+      write_staged();
     });
   });
 }
 
-std::vector<uint8_t> export_history(const std::deque<HistoryRecord>& records, const Fingerprint& fingerprint) {
+// Writes every staged row not yet written, with the head and the deletion of
+// what leaves the window, in one transaction.
+void HistoryStore::write_staged() {
+  writing_ = staged_;
+  const size_t first = durable();
+  std::vector<std::pair<int64_t, Bytes>> puts;
+  for (size_t i = first; i < first + writing_; ++i)
+    puts.emplace_back(int64_t(rows_[i].seq), encode_record(rows_[i], tags_.backbone));
+  const HistoryHead head{rows_[first + writing_ - 1].seq + 1, head_.generation};
+  puts.emplace_back(kHeadSeq, encode_head(head));
+  const int64_t erase_to = int64_t(window_start(head.next_seq, capacity_));
+  const size_t count = writing_;
+  backend_->write(std::move(puts), 0, erase_to, [this, head, count](StoreStatus st) { wrote(st, head, count); });
+}
+
+void HistoryStore::wrote(StoreStatus st, HistoryHead head, size_t count) {
+  writing_ = 0;
+  const size_t first = durable();
+  std::vector<Done> done(std::make_move_iterator(commit_done_.begin()),
+                         std::make_move_iterator(commit_done_.begin() + std::ptrdiff_t(count)));
+  commit_done_.erase(commit_done_.begin(), commit_done_.begin() + std::ptrdiff_t(count));
+  staged_ -= count;
+  if (st.ok()) {
+    head_ = head;
+    head_seen_ = true;
+    // Storage deleted what left its window; memory follows.
+    const uint64_t lower = window_start(head_.next_seq, capacity_);
+    while (durable() > 0 && rows_.front().seq < lower) rows_.pop_front();
+  } else {
+    // Storage did not change: neither does memory. The batch's seqs are free
+    // again unless newer rows were staged meanwhile (a gap then).
+    rows_.erase(rows_.begin() + std::ptrdiff_t(first), rows_.begin() + std::ptrdiff_t(first + count));
+    next_seq_ = std::max(head_.next_seq, rows_.empty() ? 0 : rows_.back().seq + 1);
+    if (observer_) observer_->history_reset(records());
+  }
+  for (Done& d : done)
+    if (d) d(st);
+  if (staged_ && !writing_) write_staged();
+  if (!staged_ && !drained_.empty()) {
+    auto waiting = std::move(drained_);
+    drained_.clear();
+    for (auto& then : waiting) then();
+  }
+}
+
+void HistoryStore::when_drained(std::function<void()> then) {
+  if (!staged_)
+    then();
+  else
+    drained_.push_back(std::move(then));
+}
+
+void HistoryStore::drain(Done done) {
+  when_drained([done = std::move(done)] { done({}); });
+}
+
+void HistoryStore::clear(Done done) {
+  when_drained([this, done = std::move(done)]() mutable {
+    sync([this, done = std::move(done)](StoreStatus st) mutable {
+      if (!st.ok()) return done(st);
+      // Deletions first, the head with them: they need no room, so a full
+      // disk cannot stop them; and a missing head tells other tabs too.
+      backend_->write({}, kHeadSeq, INT64_MAX, [this, done = std::move(done)](StoreStatus st2) mutable {
+        if (!st2.ok()) return done(st2);
+        const HistoryHead head{next_seq_, head_.generation + 1};
+        head_ = head;
+        head_seen_ = false;
+        rows_.clear();
+        if (observer_) observer_->history_reset(records());
+        // The new head keeps seqs from being reused; without it (no room even
+        // now) the history is still empty, and the next append writes one.
+        std::vector<std::pair<int64_t, Bytes>> puts;
+        puts.emplace_back(kHeadSeq, encode_head(head));
+        backend_->write(std::move(puts), 0, 0, [this, done = std::move(done)](StoreStatus st3) {
+          if (st3.ok())
+            head_seen_ = true;
+          else warn("history cleared, but its head could not be written (" + st3.message + ")");
+          done({});
+        });
+      });
+    });
+  });
+}
+
+std::vector<uint8_t> export_history(RecordWindow records, const Fingerprint& backbone) {
   std::vector<uint8_t> out(16);
   std::memcpy(out.data(), "ICIIAHX1", 8);
   const uint32_t count = uint32_t(records.size()), zero = 0;
   std::memcpy(out.data() + 8, &count, 4);
   std::memcpy(out.data() + 12, &zero, 4);
   for (const HistoryRecord& r : records) {
-    const Bytes b = encode_record(r, fingerprint);
+    const Bytes b = encode_record(r, backbone);
     const uint32_t len = uint32_t(b.size());
     const size_t at = out.size();
     out.resize(at + 4 + b.size());
@@ -209,8 +318,8 @@ std::vector<uint8_t> export_history(const std::deque<HistoryRecord>& records, co
   return out;
 }
 
-std::vector<HistoryRecord> parse_history_export(std::span<const uint8_t> in, const Fingerprint& fingerprint,
-                                                uint32_t dim, size_t max_records) {
+std::vector<HistoryRecord> parse_history_export(std::span<const uint8_t> in, const HistoryTags& tags, uint32_t dim,
+                                                uint32_t classes, size_t max_records) {
   auto fail = [](ErrorCode code, const std::string& m) { throw Error(code, "history import: " + m); };
   if (in.size() < 16 || std::memcmp(in.data(), "ICIIAHX", 7) != 0)
     fail(ErrorCode::kFormat, "not an iciia-web history export (expected the 'ICIIAHX1' header)");
@@ -229,7 +338,7 @@ std::vector<HistoryRecord> parse_history_export(std::span<const uint8_t> in, con
     if (in.size() - at < len)
       fail(ErrorCode::kFormat, "record " + std::to_string(i) + " says " + std::to_string(len) + " bytes, only " +
                                    std::to_string(in.size() - at) + " remain");
-    DecodedRecord d = decode_record(in.subspan(at, len), fingerprint, dim);
+    DecodedRecord d = decode_record(in.subspan(at, len), tags, dim, classes);
     if (d.status == RecordStatus::kOtherModel)
       fail(ErrorCode::kInvalidArgument, "record " + std::to_string(i) +
                                             " was written under another model; a history only imports into the model that wrote it");

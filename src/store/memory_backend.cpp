@@ -45,15 +45,15 @@ void MemoryBackend::list(ListDone done) {
 void MemoryBackend::write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
                           WriteDone done) {
   submit([this, puts = std::move(puts), erase_from, erase_to, done = std::move(done)] {
-    if (db_->fail_writes_with_quota > 0) {
-      --db_->fail_writes_with_quota;
+    if (db_->fail_writes_with_quota > 0 || (db_->full && !puts.empty())) {
+      if (db_->fail_writes_with_quota > 0) --db_->fail_writes_with_quota;
       done({StoreStatus::Kind::kQuota, "QuotaExceededError: injected"});
       return;
     }
     ++db_->writes;
     for (auto& [seq, bytes] : puts) db_->entries[{client_, seq}] = bytes;
     if (erase_from < erase_to)
-      db_->entries.erase(db_->entries.lower_bound({client_, std::max<int64_t>(erase_from, 0)}),
+      db_->entries.erase(db_->entries.lower_bound({client_, std::max<int64_t>(erase_from, kHeadSeq)}),
                          db_->entries.lower_bound({client_, erase_to}));
     done({});
   });

@@ -15,6 +15,7 @@ namespace iciia {
 struct MemoryDatabase {
   std::map<std::pair<std::string, int64_t>, Bytes> entries;  // (client, seq) → bytes
   int fail_writes_with_quota = 0;  // the next N writes fail like a full disk
+  bool full = false;  // a full disk: every write that stores something fails; deletions alone go through
   size_t writes = 0, reads = 0;
 };
 

@@ -39,8 +39,9 @@ class RecordBackend {
   virtual void get(std::vector<int64_t> seqs, GetDone done) = 0;
   // Every record seq (>= 0) stored for this client, ascending.
   virtual void list(ListDone done) = 0;
-  // One atomic transaction: store `puts`, then delete every record seq in
-  // [erase_from, erase_to). Either all of it lands or none of it.
+  // One atomic transaction: store `puts`, then delete every key in
+  // [erase_from, erase_to) (record seqs; erase_from = kHeadSeq takes the head
+  // too). Either all of it lands or none of it.
   virtual void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
                      WriteDone done) = 0;
 };

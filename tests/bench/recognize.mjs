@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in a headless browser (Chromium by default, --engine firefox): preprocess, backbone,
-// ICIIA and store (the package's own r.timings), on a full history, for
-// backend 'native' (our engine) and backend 'ort' (onnxruntime-web runs the
-// backbone) side by side. Medians over repetitions; each stage's share.
+// End-to-end recognize() latency in a headless browser (Chromium by default,
+// --engine firefox), on a full history: the time until the answer
+// (preprocess, backbone, sync, adapt: the package's own r.timings, the rest
+// "other"), and separately the commit that follows it (until r.stored
+// resolves). For backend 'native' (our engine) and backend 'ort'
+// (onnxruntime-web runs the backbone) side by side, for the adaptations
+// 'iciia' and 'prior' (EM prior correction, whose cost per query is set
+// against the backbone's), and with the calls spaced out: 100 ms apart (a
+// camera's pace; the recognizer keeps the client's lock) and 1 s apart (it
+// has let the lock go and syncs again: lock and head read). Medians over
+// repetitions; each stage's share of the answer's time.
 //
-//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]
+//   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000]
+//        [--engine chromium|firefox] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
-// MobileNetV3-Large from ../shared/models (640x480 RGBA input images, resized
+// MobileNetV3-Large from ../shared/models (or $ICIIA_SHARED_DIR/models; 640x480 RGBA input images, resized
 // by the core to 224x224) with an ICIIA-T module of random weights of the
 // right shapes (d 1280, g 256, h 4, L 1, 1000 classes), written on the fly
 // under build/bench_models/. Every bundle is written there with its feature
@@ -28,24 +36,28 @@ import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--engine chromium|firefox] [--chromium PATH]';
+const USAGE =
+  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--engine chromium|firefox] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
+    gaps: { type: 'string', default: '100,1000' },
     chromium: { type: 'string' },
     engine: { type: 'string', default: ENGINE },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
-if (![warmup, reps, capacity].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1) {
+const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
+if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
 }
 
 const OUT = join(ROOT, 'build/bench_models');
-const SHARED_MOBILENET = join(ROOT, '../shared/models/mobilenet_v3_large.onnx');
+// ../shared beside the repository, or ICIIA_SHARED_DIR (as the tests take it).
+const SHARED_MOBILENET = join(process.env.ICIIA_SHARED_DIR ?? join(ROOT, '../shared'), 'models/mobilenet_v3_large.onnx');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /**
@@ -169,27 +181,37 @@ try {
     `${v.driver}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
-    'each remembered (so each also stores its record and evicts the oldest); medians\n');
+    'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
+    '"paced N ms": N ms between calls; medians\n');
   for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
 
-  const STAGES = ['preprocess', 'backbone', 'iciia', 'store'];
-  console.log('\n| bundle | input image | backend | end to end ms | preprocess | backbone | ICIIA | store | other | vs native |');
-  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
+  const CONFIGS = [
+    { backend: 'native', adaptation: 'iciia' },
+    { backend: 'native', adaptation: 'prior' },
+    ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
+    { backend: 'ort', adaptation: 'iciia' },
+  ];
+  console.log('\n| bundle | input image | backend | adaptation | answer ms | preprocess | backbone | sync | adapt | other | adapt / backbone | commit ms (after the answer) | answer vs native |');
+  console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const b of bundles) {
     let nativeMs = null;
-    for (const backend of ['native', 'ort']) {
+    for (const c of CONFIGS) {
       const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
-        model: `${urlPath(b.dir)}/`, backend, capacity, warmup, reps, image: b.image,
+        model: `${urlPath(b.dir)}/`, ...c, capacity, warmup, reps, image: b.image,
       });
-      if (r.rows.some((x) => x.history !== capacity)) throw new Error(`${b.label}: a timed call did not see a history of ${capacity}`);
+      if (r.rows.some((x) => x.history !== capacity || x.adaptation !== c.adaptation))
+        throw new Error(`${b.label}: a timed call did not run ${c.adaptation} over a history of ${capacity}`);
       const total = median(r.rows.map((x) => x.total));
       const stage = Object.fromEntries(STAGES.map((s) => [s, median(r.rows.map((x) => x[s]))]));
       const other = median(r.rows.map((x) => x.total - STAGES.reduce((a, s) => a + x[s], 0)));
+      const commit = median(r.rows.map((x) => x.commit));
       const cell = (ms) => `${ms.toFixed(2)} (${Math.round((100 * ms) / total)}%)`;
-      if (backend === 'native') nativeMs = total;
+      if (nativeMs === null) nativeMs = total;
       const { width, height, channels } = b.image;
-      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${total.toFixed(2)} | ` +
-        `${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ${(total / nativeMs).toFixed(2)}x |`);
+      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''} | ` +
+        `${total.toFixed(2)} | ${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ` +
+        `${(100 * stage.adapt / stage.backbone).toFixed(1)}% | ${commit.toFixed(2)} | ${(total / nativeMs).toFixed(2)}x |`);
     }
   }
   if (browser.violations().length) throw new Error(`requests off the allow-list: ${browser.violations().join(', ')}`);

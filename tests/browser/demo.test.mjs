@@ -17,6 +17,12 @@ const STREAM = { classes: 3, count: 120, seed: 20240611, fast: true };
 const ARTIFACT = join(ROOT, 'build/artifacts/demo.png');
 const MANIFEST = join(ROOT, 'models/fashion-mnist/manifest.json');
 
+/** The adaptation radio button that is checked. */
+const checkedAdaptation = (page) => page.evaluate(() => document.querySelector('#adaptation input:checked')?.value ?? null);
+/** Clicks an adaptation radio button as the user does (a click, which fires its change event). */
+const clickAdaptation = (page, mode) =>
+  page.evaluate((m) => document.querySelector(`#adaptation input[value=${m}]`).click(), mode);
+
 describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   let browser, routes, page, info, stream;
 
@@ -35,6 +41,9 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.deepEqual(info.labels, manifest.labels);
     assert.equal(info.samples, JSON.parse(readFileSync(join(MANIFEST, '..', manifest.samples), 'utf8')).length);
     assert.equal(info.historySize, 0);
+    assert.equal(info.adaptation, manifest.adaptation?.default ?? 'iciia');
+    assert.deepEqual(info.adaptations, ['iciia', 'prior', 'none']);
+    assert.equal(await checkedAdaptation(page), info.adaptation);
     assert.equal(await page.locator('#app').isVisible(), true);
     assert.equal(await page.locator('#error').isVisible(), false);
     assert.deepEqual(browser.errors, []);
@@ -67,6 +76,45 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     console.log(`screenshot of the demo: ${ARTIFACT}`);
   });
 
+  test('the page shows which adaptation runs, and the user switches it', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const sample = (o) => page.evaluate((x) => window.iciiaDemo.recognizeSample(x), o);
+    const iciia = await sample({ index: 3, remember: false });
+    assert.equal(iciia.adaptation, 'iciia');
+    assert.equal(await page.locator('#adapted-how').textContent(), 'ICIIA over your history');
+    assert.equal(await page.locator('#attention-card').isVisible(), true);
+    assert.equal(await page.locator('#prior-card').isVisible(), false);
+
+    await clickAdaptation(page, 'prior');
+    const prior = await sample({ index: 3, remember: false });
+    assert.equal(prior.adaptation, 'prior');
+    assert.equal(prior.attention.length, 0);
+    assert.equal(prior.classPrior.length, info.labels.length);
+    assert.ok(Math.abs(prior.classPrior.reduce((a, v) => a + v, 0) - 1) < 1e-4, 'the estimated class frequencies sum to 1');
+    const streamed = new Set(stream.classes);
+    const top3 = prior.classPrior.map((q, i) => [q, i]).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, i]) => i);
+    assert.ok(top3.every((i) => streamed.has(i)), `the three most frequent classes estimated (${top3}) are the stream's (${stream.classes})`);
+    assert.equal(await page.locator('#adapted-how').textContent(), 'prior correction over your history');
+    assert.equal(await page.locator('#prior-card').isVisible(), true);
+    assert.equal(await page.locator('#attention-card').isVisible(), false);
+    assert.equal(await page.locator('#class-prior li').count(), info.labels.length);
+    assert.match(await page.locator('#timings').textContent(), / prior \d/);
+
+    await clickAdaptation(page, 'none');
+    const none = await sample({ index: 3, remember: false });
+    assert.equal(none.adaptation, 'none');
+    assert.equal(none.adapted, none.baseline);
+    assert.equal(await page.locator('#adapted-how').textContent(), 'none: the backbone alone');
+
+    assert.equal(await page.evaluate(() => window.iciiaDemo.setAdaptation('iciia')), 'iciia');
+    assert.equal(await checkedAdaptation(page), 'iciia');
+    const back = await sample({ index: 3, remember: false });
+    assert.equal(back.adaptation, 'iciia');
+    assert.equal(back.attention.length, size);
+    assert.equal(back.adapted, iciia.adapted);
+    assert.deepEqual(browser.errors, []);
+  });
+
   test('after a reload the history is still there and the next decision attends to it', async () => {
     const before = await page.evaluate(() => window.iciiaDemo.historySize());
     assert.ok(before > 0);
@@ -82,7 +130,7 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   test('a corrupt stored record is skipped with a note on the page, and the others stay', async () => {
     const size = await page.evaluate(() => window.iciiaDemo.historySize());
     const victim = stream.steps.at(-1).seq;
-    // One flipped feature byte in IndexedDB (records: key [clientId, seq], value the record's bytes).
+    // One flipped byte (of the stored logits) in IndexedDB (records: key [clientId, seq], value the record's bytes).
     await page.evaluate(async ({ client, seq }) => {
       const done = (req) => new Promise((resolve, reject) => {
         req.onsuccess = () => resolve(req.result);
@@ -106,12 +154,18 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   });
 
   test('a picked colour image of another size is recognized and remembered; a file that is no image is refused', async () => {
-    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const window0 = (await page.evaluate(() => window.iciiaDemo.recognizeSample({ index: 5, remember: false }))).attention.map((a) => a.seq);
     const photo = await page.screenshot({ clip: { x: 0, y: 0, width: 300, height: 170 } }); // colour PNG, 300x170
     await page.setInputFiles('#pick-images', { name: 'photo.png', mimeType: 'image/png', buffer: photo });
     await page.waitForFunction(() => document.getElementById('truth').textContent.includes('photo.png'));
     const capacity = Number(await page.locator('#history-capacity').textContent());
-    assert.equal(await page.evaluate(() => window.iciiaDemo.historySize()), Math.min(size + 1, capacity));
+    // Remembered: the newest record now, in a window of `capacity` seqs
+    // (the corrupt record skipped above is a gap in it).
+    const window1 = (await page.evaluate(() => window.iciiaDemo.recognizeSample({ index: 5, remember: false }))).attention.map((a) => a.seq);
+    const newest = window1.at(-1);
+    assert.ok(newest > window0.at(-1), 'the picked image is the newest record');
+    assert.deepEqual(window1, [...window0.filter((s) => s > newest - capacity), newest]);
+    assert.equal(await page.evaluate(() => window.iciiaDemo.historySize()), window1.length);
     assert.equal(await page.locator('#adapted li').count(), 3);
     assert.equal(await page.locator('#error').isVisible(), false);
 

@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <span>
 #include <string>
 
+#include "../native/history_v1_record.h"
 #include "pipeline/bundle.h"
 #include "store/history_store.h"
 #include "store/memory_backend.h"
@@ -27,18 +29,33 @@ namespace {
   std::abort();
 }
 
-constexpr uint32_t kDim = 4;
+constexpr uint32_t kDim = 4, kClasses = 3;
 
-iciia::Fingerprint fingerprint() {
-  iciia::Fingerprint f;
-  f.fill(7);
-  return f;
+iciia::HistoryTags tags() {
+  iciia::HistoryTags t;
+  t.backbone.fill(7);
+  t.bundle.fill(8);
+  return t;
 }
 
 void check_record(const iciia::HistoryRecord& r) {
   if (r.features.size() != kDim) finding("decoded record has the wrong dim");
+  if (!r.logits.empty() && r.logits.size() != kClasses) finding("decoded record has the wrong class count");
   for (float v : r.features)
     if (!std::isfinite(v)) finding("decoded record holds a non-finite feature");
+  for (float v : r.logits)
+    if (!std::isfinite(v)) finding("decoded record holds a non-finite logit");
+}
+
+// A version-1 record as the previous release wrote it (for the seeds).
+iciia::Bytes v1_record(const iciia::HistoryRecord& r) {
+  return iciia::test::v1_record(r.seq, r.timestamp_ms, r.features, tags().bundle);
+}
+
+std::vector<uint64_t> seqs(const iciia::HistoryStore& s) {
+  std::vector<uint64_t> out;
+  for (const auto& r : s.records()) out.push_back(r.seq);
+  return out;
 }
 
 // The input, cut into stored values by 0xFF 0xFE markers, becomes a client's
@@ -57,7 +74,7 @@ void load_store(std::span<const uint8_t> in) {
       ++i;
     }
   }
-  iciia::HistoryStore store(std::make_shared<iciia::MemoryBackend>(db, "c"), fingerprint(), kDim, 5);
+  iciia::HistoryStore store(std::make_shared<iciia::MemoryBackend>(db, "c"), tags(), kDim, kClasses, 5);
   bool done = false;
   store.sync([&](iciia::StoreStatus st) {
     done = true;
@@ -73,11 +90,22 @@ void load_store(std::span<const uint8_t> in) {
   }
   const size_t before = store.records().size();
   const uint64_t newest = before ? store.records().back().seq : 0;
-  store.append(std::vector<float>(kDim, 0.5f), 1.0, [&](iciia::StoreStatus st) {
+  const iciia::HistoryRecord fresh{0, 1.0, std::vector<float>(kDim, 0.5f), std::vector<float>(kClasses, -1.f)};
+  store.append(fresh, [&](iciia::StoreStatus st) {
     if (!st.ok()) finding("append failed");
   });
-  if (store.records().back().seq < newest) finding("append reused an older seq");
-  if (store.records().size() != std::min<size_t>(before + 1, 5)) finding("append did not add exactly one row");
+  const uint64_t added = store.records().back().seq;
+  if (before && added <= newest) finding("append reused an older seq");
+  if (store.records().size() > before + 1) finding("append added more than one row");
+  if (store.records().front().seq + 5 <= added) finding("a row older than the window stayed");
+  // A commit that fails (a full disk) leaves memory as a fresh load sees storage.
+  db->fail_writes_with_quota = 1;
+  bool failed = false;
+  store.append(fresh, [&](iciia::StoreStatus st) { failed = st.kind == iciia::StoreStatus::Kind::kQuota; });
+  if (!failed) finding("injected quota error not reported");
+  iciia::HistoryStore reloaded(std::make_shared<iciia::MemoryBackend>(db, "c"), tags(), kDim, kClasses, 5);
+  reloaded.sync([](iciia::StoreStatus) {});
+  if (seqs(reloaded) != seqs(store)) finding("after a failed commit, memory and storage disagree");
 }
 
 void write_seed(const std::string& path, uint8_t target, const iciia::Bytes& body) {
@@ -91,16 +119,28 @@ void write_seed(const std::string& path, uint8_t target, const iciia::Bytes& bod
 }
 
 void write_seeds(const std::string& dir) {
-  const iciia::HistoryRecord a{3, 1700000000000.0, {0.25f, -1.0f, 2.0f, 0.0f}};
-  const iciia::HistoryRecord b{4, 1700000000001.0, {1.0f, 1.0f, -3.5f, 7.0f}};
-  write_seed(dir + "/record", 0, iciia::encode_record(a, fingerprint()));
+  const iciia::HistoryRecord a{3, 1700000000000.0, {0.25f, -1.0f, 2.0f, 0.0f}, {1.5f, -2.0f, 0.0f}};
+  const iciia::HistoryRecord b{4, 1700000000001.0, {1.0f, 1.0f, -3.5f, 7.0f}, {0.0f, 0.25f, 4.0f}};
+  const iciia::HistoryRecord old{2, 1600000000000.0, {0.5f, 0.5f, 0.5f, -0.5f}, {}};
+  write_seed(dir + "/record", 0, iciia::encode_record(a, tags().backbone));
+  write_seed(dir + "/record_v1", 0, v1_record(old));
   write_seed(dir + "/head", 0, iciia::encode_head({5, 2}));
-  write_seed(dir + "/export", 1, iciia::export_history({a, b}, fingerprint()));
+  const std::deque<iciia::HistoryRecord> both = {a, b};
+  write_seed(dir + "/export", 1, iciia::export_history({both.cbegin(), both.cend()}, tags().backbone));
+  // An export of the previous release: version-1 records.
+  iciia::Bytes old_export(16, 0);
+  std::memcpy(old_export.data(), "ICIIAHX1", 8);
+  old_export[8] = 1;
+  const iciia::Bytes v1 = v1_record(old);
+  const uint32_t len = uint32_t(v1.size());
+  old_export.insert(old_export.end(), reinterpret_cast<const uint8_t*>(&len), reinterpret_cast<const uint8_t*>(&len) + 4);
+  old_export.insert(old_export.end(), v1.begin(), v1.end());
+  write_seed(dir + "/export_v1", 1, old_export);
+  // Stored content mixing both versions, as after an upgrade.
   iciia::Bytes stored = iciia::encode_head({5, 0});
-  for (const auto* r : {&a, &b}) {
+  for (const iciia::Bytes& rec : {v1_record(old), iciia::encode_record(a, tags().backbone), iciia::encode_record(b, tags().backbone)}) {
     stored.push_back(0xFF);
     stored.push_back(0xFE);
-    const auto rec = iciia::encode_record(*r, fingerprint());
     stored.insert(stored.end(), rec.begin(), rec.end());
   }
   write_seed(dir + "/store", 2, stored);
@@ -115,7 +155,7 @@ void write_seeds(const std::string& dir) {
   m.labels = {"T-shirt/top", "Trouser"};
   const std::string json = iciia::manifest_to_json(m);
   write_seed(dir + "/manifest", 3, iciia::Bytes(json.begin(), json.end()));
-  std::printf("wrote 5 seeds to %s\n", dir.c_str());
+  std::printf("wrote 7 seeds to %s\n", dir.c_str());
 }
 
 }  // namespace
@@ -134,12 +174,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     switch (data[0] % 4) {
       case 0: {
-        const iciia::DecodedRecord d = iciia::decode_record(in, fingerprint(), kDim);
+        const iciia::DecodedRecord d = iciia::decode_record(in, tags(), kDim, kClasses);
         if (d.status == iciia::RecordStatus::kOk) {
           check_record(d.record);
-          // An accepted record re-encodes to the same bytes.
-          if (iciia::encode_record(d.record, fingerprint()) != iciia::Bytes(in.begin(), in.end()))
-            finding("record does not round-trip");
+          // An accepted version-2 record re-encodes to the same bytes; a
+          // version-1 one to a version-2 record of the same content.
+          const iciia::Bytes again = iciia::encode_record(d.record, tags().backbone);
+          if (d.version == 2 && again != iciia::Bytes(in.begin(), in.end())) finding("record does not round-trip");
+          const iciia::DecodedRecord back = iciia::decode_record(again, tags(), kDim, kClasses);
+          if (back.status != iciia::RecordStatus::kOk || back.record.seq != d.record.seq ||
+              back.record.features != d.record.features || back.record.logits != d.record.logits)
+            finding("re-encoded record decodes differently");
         }
         iciia::HistoryHead head;
         std::string why;
@@ -148,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case 1: {
-        const auto records = iciia::parse_history_export(in, fingerprint(), kDim, 64);
+        const auto records = iciia::parse_history_export(in, tags(), kDim, kClasses, 64);
         if (records.size() > 64) finding("export over the record limit accepted");
         for (const auto& r : records) check_record(r);
         break;

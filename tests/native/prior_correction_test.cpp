@@ -130,7 +130,9 @@ TEST(PriorCorrection, WarmStartAfterAnAppendTakesFewerIterations) {
   const PriorResult previous = estimate_prior(before, 5, {}, {});
   const PriorResult cold = estimate_prior(probs, 5, {}, {});
   const PriorResult warm = estimate_prior(probs, 5, {}, {}, previous.prior);
-  EXPECT_LT(warm.iterations * 2, cold.iterations) << warm.iterations << " vs " << cold.iterations;
+  // (EM steps are SQUAREM-accelerated, so the cold start is no longer the
+  // hundreds of plain steps it was; the warm start still saves a third.)
+  EXPECT_LT(warm.iterations * 3, cold.iterations * 2) << warm.iterations << " vs " << cold.iterations;
   // Both stop at the same fixed point, up to EM's slow linear tail.
   for (int y = 0; y < 5; ++y) EXPECT_NEAR(warm.prior[y], cold.prior[y], 1e-3);
   // The iteration cap holds.

@@ -1,9 +1,12 @@
 // The recognizer end to end on the wasm build in Node, with IndexedDB from
 // fake-indexeddb (the same core code path as in a browser): recognition
-// against its parts, persistence, eviction, export/import, storage faults,
-// two recognizers on one client, bad input, the 'ort' backend, and memory.
+// against its parts in every adaptation mode, backbone-only bundles,
+// persistence, eviction, commits off the critical path, records and exports
+// of the previous format, export/import, storage faults, two recognizers on
+// one client, bad input, the 'ort' backend, and memory.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +15,9 @@ import { installFakeIndexedDb, repoRoot, writeTestBundle } from './helpers.mjs';
 
 await installFakeIndexedDb();
 const pkg = await import('../../web/dist/index.js');
-const { createRecognizer, loadCore, Backbone, IciiaModel, DisposedError, ModelFormatError, ModelLoadError, StorageError } = pkg;
+const {
+  createRecognizer, loadCore, Backbone, IciiaModel, DisposedError, InvalidArgumentError, ModelFormatError, ModelLoadError, StorageError,
+} = pkg;
 
 const work = mkdtempSync(join(tmpdir(), 'iciia-rec-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -73,7 +78,11 @@ describe('recognizer', { skip }, () => {
         if (n) assert.deepEqual(r.attention.map((a) => a.seq), Array.from({ length: n }, (_, k) => i - n + k));
         const sum = r.attention.reduce((a, e) => a + e.weight, 0);
         if (n) assert.ok(sum > 0 && sum < 1, 'attention over the history excludes the target itself');
-        for (const t of ['preprocess', 'backbone', 'iciia', 'store']) assert.ok(r.timings[t] >= 0);
+        assert.equal(r.adaptation, 'iciia');
+        assert.equal(r.classPrior, undefined);
+        assert.deepEqual(Object.keys(r.timings).sort(), ['adapt', 'backbone', 'preprocess', 'sync']);
+        for (const t of Object.values(r.timings)) assert.ok(t >= 0);
+        assert.equal(await r.stored, i, 'stored resolves to the seq once durable');
         history.push(new Float32Array(features));
       }
     } finally {
@@ -154,6 +163,7 @@ describe('recognizer', { skip }, () => {
     const clientId = newClient();
     const rec = await open({ clientId });
     for (let i = 0; i < 6; i++) await rec.recognize(image(300 + i));
+    await rec.flush();
     rec.dispose();
     await tamper('iciia-web', clientId, (key, value) => {
       if (key[1] === 1) return value.slice(0, 40);          // torn write
@@ -191,28 +201,61 @@ describe('recognizer', { skip }, () => {
     back.dispose();
   });
 
-  test('a quota error on write is a typed error and loses nothing', async () => {
+  test('a commit that fails (quota): the answer still comes, stored rejects typed, nothing earlier is lost', async () => {
     const clientId = newClient();
-    const rec = await open({ clientId });
+    const warnings = [];
+    const rec = await open({ clientId, onWarning: (m) => warnings.push(m) });
     for (let i = 0; i < 3; i++) await rec.recognize(image(500 + i));
+    await rec.flush();
     const put = IDBObjectStore.prototype.put;
     IDBObjectStore.prototype.put = function () {
       throw new DOMException('the disk is full (injected)', 'QuotaExceededError');
     };
     try {
-      await assert.rejects(rec.recognize(image(9)), (e) => e instanceof StorageError && e.quota === true && /QuotaExceededError/.test(e.message));
+      const r = await rec.recognize(image(9));
+      assert.equal(r.top.length, 5, 'the answer is computed whatever the disk says');
+      assert.equal(r.seq, 3);
+      await assert.rejects(r.stored, (e) => e instanceof StorageError && e.quota === true && /QuotaExceededError/.test(e.message));
+      assert.match(warnings.join('\n'), /seq 3\) could not be stored: QuotaExceededError/);
+      await assert.rejects(rec.flush(), (e) => e instanceof StorageError && e.quota, 'flush reports the failed commit');
+      await rec.flush();  // once
       await assert.rejects(rec.history.import(await rec.history.export()), (e) => e instanceof StorageError && e.quota);
     } finally {
       IDBObjectStore.prototype.put = put;
     }
-    assert.equal(await rec.history.size(), 3);
+    assert.equal(await rec.history.size(), 3, 'the failed record is gone from memory too');
     const r = await rec.recognize(image(10));
-    assert.equal(r.seq, 3);
-    assert.equal(r.attention.length, 3);
+    assert.equal(r.seq, 3, 'the seq that was never stored is free again');
+    assert.deepEqual(r.attention.map((a) => a.seq), [0, 1, 2]);
+    await r.stored;
     rec.dispose();
     const again = await open({ clientId });
     assert.equal(await again.history.size(), 4);
     again.dispose();
+  });
+
+  test('recognize resolves before its record is durable; the next call sees it; stored and flush follow', async () => {
+    const clientId = newClient();
+    const rec = await open({ clientId, historyCapacity: 16 });
+    const r0 = await rec.recognize(image(1));
+    // Another connection holds a read-write transaction on the records: our
+    // commits queue behind it, and nothing else may wait for them.
+    const blocker = await holdRecords('iciia-web');
+    try {
+      const r1 = await rec.recognize(image(2));
+      const r2 = await rec.recognize(image(3));
+      assert.deepEqual(r2.attention.map((a) => a.seq), [r0.seq, r1.seq], 'the pending record is in the history');
+      assert.equal(r2.historySize, 3);
+      assert.equal(await rec.history.size(), 3);
+      const settled = await Promise.race([r1.stored.then(() => 'stored'), new Promise((res) => setTimeout(() => res('pending'), 100))]);
+      assert.equal(settled, 'pending', 'the commit waits for the disk, the answers did not');
+      assert.equal(await countRecords('iciia-web', clientId, blocker), 1, 'only the first record is durable so far');
+    } finally {
+      blocker.release();
+    }
+    await rec.flush();
+    assert.equal(await countRecords('iciia-web', clientId), 3);
+    rec.dispose();
   });
 
   test('two recognizers appending concurrently to one client: every record exactly once', async () => {
@@ -253,6 +296,146 @@ describe('recognizer', { skip }, () => {
     again.dispose();
   });
 
+  test("adaptation 'prior' equals EM prior correction of the backbone's posteriors; 'none' the backbone; switching in call order", async () => {
+    const rec = await open({ clientId: newClient(), adaptation: 'prior' });
+    assert.equal(rec.adaptation, 'prior');
+    assert.deepEqual(rec.adaptations, ['iciia', 'prior', 'none']);
+    assert.ok(Math.abs(rec.priorAlpha - 0.3 / 5) < 1e-12, 'the default: 0.3 pseudo-images over the 5 classes');
+    const posteriors = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await rec.recognize(image(800 + i), { topK: 5 });
+      assert.equal(r.adaptation, 'prior');
+      assert.equal(r.attention.length, 0);
+      const p = new Float64Array(5);
+      for (const b of r.baseline) p[b.index] = b.score;  // topK = C: the whole softmax
+      const rows = [...posteriors.slice(-8), p];
+      const q = Float64Array.from(r.classPrior);
+      assert.ok(Math.abs(q.reduce((a, v) => a + v, 0) - 1) < 1e-5);
+      // q is EM's fixed point over [history; this image]: one more step moves it by nothing.
+      const next = emStep(rows, new Float64Array(5).fill(0.2), rec.priorAlpha, q);
+      next.forEach((v, y) => assert.ok(Math.abs(v - q[y]) < 1e-5, `image ${i}: EM moves prior[${y}] from ${q[y]} to ${v}`));
+      // The answer is this image's posterior re-weighted by q (uniform source prior).
+      const w = Array.from(p, (v, y) => v * q[y]);
+      const z = w.reduce((a, v) => a + v, 0);
+      for (const t of r.top) assert.ok(Math.abs(t.score - w[t.index] / z) < 1e-5, `image ${i}: class ${t.index}`);
+      posteriors.push(p);
+    }
+    // Switches apply in call order: the call queued before keeps its mode.
+    const before = rec.recognize(image(900), { remember: false });
+    const switched = rec.setAdaptation('none');
+    assert.equal(rec.adaptation, 'none');
+    const none = rec.recognize(image(900), { remember: false });
+    await switched;
+    assert.equal((await before).adaptation, 'prior');
+    const n = await none;
+    assert.equal(n.adaptation, 'none');
+    assert.deepEqual(n.top, n.baseline);
+    // Back to ICIIA: its cache is rebuilt over the 8 records remembered meanwhile.
+    await rec.setAdaptation('iciia');
+    const ic = await rec.recognize(image(901), { remember: false });
+    assert.equal(ic.adaptation, 'iciia');
+    assert.equal(ic.attention.length, 8);
+    assert.throws(() => rec.setAdaptation('magic'), (e) => e instanceof TypeError && /'iciia', 'prior' or 'none'/.test(e.message));
+    rec.dispose();
+    await assert.rejects(open({ clientId: 'x', adaptation: 'fast' }), TypeError);
+    await assert.rejects(open({ clientId: 'x', priorAlpha: -1 }), (e) => e instanceof TypeError && /priorAlpha/.test(e.message));
+  });
+
+  test("a backbone-only bundle adapts by prior correction, refuses 'iciia', and shares the backbone's history", async () => {
+    const files = bundleFiles(bundleDir);
+    const manifest = JSON.parse(files['manifest.json']);
+    delete manifest.iciia;
+    delete manifest.adaptation;  // its default, 'iciia', would need the weights
+    const backboneOnly = { 'manifest.json': JSON.stringify(manifest), 'backbone.onnx': files['backbone.onnx'] };
+    const clientId = newClient();
+    const rec = await createRecognizer({ model: backboneOnly, clientId, onWarning: () => {} });
+    assert.equal(rec.adaptation, 'prior');
+    assert.deepEqual(rec.adaptations, ['prior', 'none']);
+    assert.throws(() => rec.setAdaptation('iciia'), (e) => e instanceof InvalidArgumentError && /needs ICIIA weights/.test(e.message));
+    await assert.rejects(createRecognizer({ model: backboneOnly, clientId: 'x', adaptation: 'iciia' }),
+      (e) => e instanceof InvalidArgumentError && /'iciia' needs ICIIA weights/.test(e.message));
+    for (let i = 0; i < 4; i++) assert.equal((await rec.recognize(image(40 + i))).adaptation, 'prior');
+    await rec.flush();
+    const full = await open({ clientId });
+    assert.notEqual(full.fingerprint, rec.fingerprint);
+    assert.equal(full.historyFingerprint, rec.historyFingerprint, 'tagged by the backbone alone');
+    assert.equal((await full.recognize(image(1), { remember: false })).attention.length, 4);
+    // A new ICIIA module for the same backbone keeps the history too.
+    const other = bundleFiles(otherBundleDir);
+    const retrained = { ...files, 'iciia.safetensors': other['iciia.safetensors'] };
+    const m2 = JSON.parse(files['manifest.json']);
+    m2.iciia.sha256 = createHash('sha256').update(other['iciia.safetensors']).digest('hex');
+    retrained['manifest.json'] = JSON.stringify(m2);
+    const next = await createRecognizer({ model: retrained, clientId, onWarning: () => {} });
+    assert.notEqual(next.fingerprint, full.fingerprint);
+    assert.equal((await next.recognize(image(1), { remember: false })).attention.length, 4);
+    for (const r of [rec, full, next]) r.dispose();
+  });
+
+  test('records and exports of the previous format (version 1) stay readable', async () => {
+    const clientId = newClient();
+    const rec0 = await open({ clientId });
+    const bundleFingerprint = rec0.fingerprint;
+    rec0.dispose();
+    const backbone = await Backbone.load(readFileSync(join(bundleDir, 'backbone.onnx')), { tensors: ['features'] });
+    const featuresOf = (img) => {
+      const input = new Float32Array(3 * SIZE * SIZE);
+      for (let c = 0; c < 3; c++)
+        for (let p = 0; p < SIZE * SIZE; p++) input[c * SIZE * SIZE + p] = (img.data[p * 3 + c] / 255 - 0.5) / 0.25;
+      backbone.run(input);
+      return new Float32Array(backbone.read('features'));
+    };
+    const features = [0, 1, 2].map((i) => featuresOf(image(1000 + i)));
+    const target = featuresOf(image(5));
+    backbone.dispose();
+    // What the previous release left in IndexedDB: three records and a head.
+    await putRaw('iciia-web', clientId, [
+      ...features.map((f, i) => [i, v1Record(i, 1000 + i, f, bundleFingerprint)]),
+      [-1, v1Head(3, 0)],
+    ]);
+    const warnings = [];
+    const rec = await open({ clientId, onWarning: (m) => warnings.push(m) });
+    assert.equal(await rec.history.size(), 3);
+    const r = await rec.recognize(image(5));
+    assert.deepEqual(r.attention.map((a) => a.seq), [0, 1, 2], 'ICIIA attends over the old records');
+    assert.equal(r.seq, 3);
+    const withTarget = await rec.recognize(image(5), { remember: false, topK: 5 });
+    assert.equal(withTarget.attention.length, 4);
+    const iciia = await IciiaModel.load(readFileSync(join(bundleDir, 'iciia.safetensors')));
+    const seq = new Float32Array(5 * 16);
+    [...features, target, target].forEach((f, k) => seq.set(f, k * 16));
+    const out = iciia.forward(seq, 5).subarray(4 * 5);
+    iciia.dispose();
+    const max = Math.max(...out);
+    const z = out.reduce((a, v) => a + Math.exp(v - max), 0);
+    for (const t of withTarget.top) assert.ok(Math.abs(t.score - Math.exp(out[t.index] - max) / z) < 1e-5, `class ${t.index}`);
+    assert.deepEqual(warnings, []);
+    await rec.setAdaptation('prior');
+    const p = await rec.recognize(image(6), { remember: false });
+    assert.equal(p.adaptation, 'prior');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /3 history record\(s\) of format version 1 hold no backbone logits/);
+    // An export carries them (as version 2 without logits) and the new one.
+    const blob = await rec.history.export();
+    assert.equal(new DataView(blob.buffer, blob.byteOffset).getUint32(8, true), 4);
+    const v2 = new DataView(blob.buffer, blob.byteOffset + 16 + 4);
+    assert.equal(v2.getUint16(4, true), 2, 'records are exported in format version 2');
+    assert.equal(v2.getUint32(60, true), 0, 'an old record has no logits');
+    rec.dispose();
+
+    // An export written by the previous release imports.
+    const oldExport = v1Export(features.map((f, i) => v1Record(i, 2000 + i, f, bundleFingerprint)));
+    const fresh = await open({ clientId: newClient() });
+    assert.equal(await fresh.history.import(oldExport), 3);
+    assert.equal(await fresh.history.size(), 3);
+    assert.equal(await fresh.history.import(await fresh.history.export()), 3, 'and its re-export imports again');
+    assert.equal(await fresh.history.size(), 6);
+    const other = await createRecognizer({ model: otherBundleDir, clientId: newClient(), onWarning: () => {} });
+    await assert.rejects(other.history.import(oldExport), (e) => e instanceof TypeError && /another model/.test(e.message));
+    other.dispose();
+    fresh.dispose();
+  });
+
   test('bad images, options and bundles are typed errors that say what was expected', async () => {
     const rec = await open({ clientId: newClient() });
     const bad = [
@@ -286,7 +469,7 @@ describe('recognizer', { skip }, () => {
     await assert.rejects(open({ clientId: 'x', backend: 'gpu' }), (e) => e instanceof TypeError && /backend/.test(e.message));
     await assert.rejects(createRecognizer({ model: join(work, 'nowhere'), clientId: 'x' }), ModelLoadError);
 
-    const files = Object.fromEntries(['manifest.json', 'backbone.onnx', 'iciia.safetensors'].map((f) => [f, readFileSync(join(bundleDir, f))]));
+    const files = bundleFiles(bundleDir);
     const weights = new Uint8Array(files['iciia.safetensors']);
     weights[weights.length - 1] ^= 1;
     await assert.rejects(createRecognizer({ model: { ...files, 'iciia.safetensors': weights }, clientId: 'x' }),
@@ -335,11 +518,12 @@ test("backend 'ort' gives the same top-1 as 'native'", { skip: ortSkip }, async 
 
 test('1000 create / recognize / dispose cycles keep the wasm heap flat', { skip }, async () => {
   const core = await loadCore();
-  const files = Object.fromEntries(['manifest.json', 'backbone.onnx', 'iciia.safetensors'].map((f) => [f, readFileSync(join(bundleDir, f))]));
+  const files = bundleFiles(bundleDir);
   const cycle = async (i) => {
     const rec = await createRecognizer({ model: files, clientId: `mem-${i % 4}` });
-    await rec.recognize(image(i, { width: 32, height: 24, channels: 4 }));
-    rec.dispose();
+    const r = await rec.recognize(image(i, { width: 32, height: 24, channels: 4 }));
+    rec.dispose();  // while the record's commit is pending: freed once it is done
+    await r.stored;
   };
   for (let i = 0; i < 50; i++) await cycle(i);  // warm up: allocator pools, IndexedDB connection
   // The metric sees a live recognizer (models, packed weights, arena), so a
@@ -356,6 +540,137 @@ test('1000 create / recognize / dispose cycles keep the wasm heap flat', { skip 
   assert.ok(grew < 64 * 1024, `used heap grew by ${grew} bytes over 1000 cycles`);
   assert.equal(end.heapBytes, start.heapBytes, 'the wasm memory did not grow');
 });
+
+/** The test bundle's files, in memory. */
+function bundleFiles(dir) {
+  return Object.fromEntries(['manifest.json', 'backbone.onnx', 'iciia.safetensors'].map((f) => [f, readFileSync(join(dir, f))]));
+}
+
+/**
+ * One step of EM prior correction (Saerens et al. 2002), written here
+ * independently of the core: rows of posteriors, the source prior,
+ * Dirichlet alpha, the current estimate q; returns the next estimate.
+ */
+function emStep(rows, source, alpha, q) {
+  const C = source.length;
+  const sum = new Float64Array(C);
+  for (const p of rows) {
+    let z = 0;
+    for (let y = 0; y < C; y++) z += (p[y] * q[y]) / source[y];
+    if (!(z > 0)) continue;
+    for (let y = 0; y < C; y++) sum[y] += (p[y] * q[y]) / source[y] / z;
+  }
+  const total = sum.reduce((a, v) => a + v + alpha, 0);
+  return sum.map((v) => (v + alpha) / total);
+}
+
+/** CRC-32 (IEEE), for records written by hand. */
+function crc32(bytes) {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+/** A history record as the previous release (format version 1) wrote it: features only, the bundle's fingerprint. */
+function v1Record(seq, timestamp, features, fingerprintHex) {
+  const out = new Uint8Array(64 + features.length * 4 + 4);
+  const v = new DataView(out.buffer);
+  out.set([0x49, 0x43, 0x48, 0x52]);  // "ICHR"
+  v.setUint16(4, 1, true);
+  v.setBigUint64(8, BigInt(seq), true);
+  v.setFloat64(16, timestamp, true);
+  out.set(Buffer.from(fingerprintHex, 'hex'), 24);
+  v.setUint32(56, features.length, true);
+  out.set(new Uint8Array(features.buffer, features.byteOffset, features.length * 4), 64);
+  v.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
+function v1Head(nextSeq, generation) {
+  const out = new Uint8Array(28);
+  const v = new DataView(out.buffer);
+  out.set([0x49, 0x43, 0x48, 0x48]);  // "ICHH"
+  v.setUint16(4, 1, true);
+  v.setBigUint64(8, BigInt(nextSeq), true);
+  v.setBigUint64(16, BigInt(generation), true);
+  v.setUint32(24, crc32(out.subarray(0, 24)), true);
+  return out;
+}
+
+/** An export of the previous release: "ICIIAHX1", count, reserved, then length-prefixed records. */
+function v1Export(records) {
+  const parts = [new Uint8Array(16)];
+  const head = new DataView(parts[0].buffer);
+  parts[0].set(new TextEncoder().encode('ICIIAHX1'));
+  head.setUint32(8, records.length, true);
+  for (const r of records) {
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, r.length, true);
+    parts.push(len, r);
+  }
+  return Buffer.concat(parts);
+}
+
+function openDb(database) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(database);
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => resolve(req.result);
+  });
+}
+
+/** Writes raw values under [clientId, seq]. */
+async function putRaw(database, clientId, entries) {
+  const db = await openDb(database);
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction('records', 'readwrite');
+    for (const [seq, value] of entries) tx.objectStore('records').put(value, [clientId, seq]);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+}
+
+/**
+ * Holds a read-write transaction on the records from another connection
+ * until release(): later transactions on the store queue behind it.
+ * count(clientId) reads inside it (what is durable so far).
+ */
+async function holdRecords(database) {
+  const db = await openDb(database);
+  const tx = db.transaction('records', 'readwrite');
+  const store = tx.objectStore('records');
+  let held = true;
+  const spin = () => {
+    if (held) store.get([0]).onsuccess = spin;
+  };
+  spin();
+  const done = new Promise((resolve) => (tx.oncomplete = resolve));
+  return {
+    count: (clientId) => new Promise((resolve) => {
+      store.count(IDBKeyRange.bound([clientId, 0], [clientId, Infinity])).onsuccess = (e) => resolve(e.target.result);
+    }),
+    release: () => {
+      held = false;
+      void done.then(() => db.close());
+    },
+  };
+}
+
+/** Records stored for a client (read inside `within`'s transaction when given). */
+async function countRecords(database, clientId, within) {
+  if (within) return within.count(clientId);
+  const db = await openDb(database);
+  const n = await new Promise((resolve) => {
+    db.transaction('records').objectStore('records').count(IDBKeyRange.bound([clientId, 0], [clientId, Infinity])).onsuccess = (e) =>
+      resolve(e.target.result);
+  });
+  db.close();
+  return n;
+}
 
 /** Rewrites stored values of one client (key [clientId, seq]) in place. */
 function tamper(database, clientId, edit) {

@@ -13,6 +13,7 @@ export {
   createRecognizer,
   Recognizer,
   type RecognizerOptions,
+  type Adaptation,
   type RecognizeOptions,
   type RecognizeResult,
   type Prediction,

@@ -2,7 +2,8 @@
  * Fetching a model bundle: a URL prefix (or, in Node, a folder path or
  * file: URL) holding manifest.json and the files it names, or the files
  * themselves in memory. The core verifies everything (sha256, fields);
- * this side only needs the two file names to know what to fetch.
+ * this side only needs the file names to know what to fetch: the backbone,
+ * and the ICIIA weights unless the bundle is backbone-only.
  */
 import { ModelFormatError, ModelLoadError } from './errors.js';
 import { platform } from './platform.js';
@@ -23,7 +24,8 @@ export interface LoadedBundle {
   manifestText: string;
   manifest: BundleManifestJson;
   backbone: Uint8Array;
-  iciia: Uint8Array;
+  /** Absent for a backbone-only bundle. */
+  iciia?: Uint8Array;
 }
 
 /** The manifest as JSON (docs/design.md, "Model bundle"); the core checks every field. */
@@ -31,10 +33,16 @@ export interface BundleManifestJson {
   format: string;
   name?: string;
   backbone: { file: string; sha256: string; input: string; features: string; logits: string; preprocess: unknown };
-  iciia: { file: string; sha256: string };
+  /** Absent: a backbone-only bundle (it adapts by prior correction). */
+  iciia?: { file: string; sha256: string };
+  adaptation?: { default?: string; source_prior?: number[] };
   labels: string[];
   history?: { capacity?: number };
   samples?: string;
+}
+
+function hasIciia(manifest: unknown): boolean {
+  return (manifest as Record<string, unknown> | null)?.iciia !== undefined;
 }
 
 function fileName(manifest: unknown, key: 'backbone' | 'iciia'): string {
@@ -68,7 +76,12 @@ function fromMemory(files: BundleFiles): LoadedBundle {
   };
   const manifestText = new TextDecoder().decode(get('manifest.json'));
   const manifest = parseManifest(manifestText);
-  return { manifestText, manifest, backbone: get(fileName(manifest, 'backbone')), iciia: get(fileName(manifest, 'iciia')) };
+  return {
+    manifestText,
+    manifest,
+    backbone: get(fileName(manifest, 'backbone')),
+    ...(hasIciia(manifest) ? { iciia: get(fileName(manifest, 'iciia')) } : {}),
+  };
 }
 
 /** Reads one file of the bundle, reporting bytes as they arrive. */
@@ -147,6 +160,7 @@ export async function loadBundle(
   const readFileUrl = platform().readFileUrl;
   const read = base.protocol === 'file:' && readFileUrl ? fileReader(readFileUrl, base) : httpReader(base);
 
+  let files = 3;  // manifest, backbone, ICIIA weights (2 once the manifest says backbone-only)
   const sizes = new Map<string, { loaded: number; total: number | undefined }>();
   const report = (file: string) => (loaded: number, total: number | undefined) => {
     sizes.set(file, { loaded, total });
@@ -157,8 +171,8 @@ export async function loadBundle(
       all += s.loaded;
       expected = expected === undefined || s.total === undefined ? undefined : expected + s.total;
     }
-    // Until both weight files have announced their size, the total is unknown.
-    if (sizes.size < 3) expected = undefined;
+    // Until every file has announced its size, the total is unknown.
+    if (sizes.size < files) expected = undefined;
     onProgress({ file, loaded: all, total: expected });
   };
 
@@ -166,6 +180,10 @@ export async function loadBundle(
   const manifestText = new TextDecoder().decode(manifestBytes);
   const manifest = parseManifest(manifestText);
   const backboneName = fileName(manifest, 'backbone');
+  if (!hasIciia(manifest)) {
+    files = 2;
+    return { manifestText, manifest, backbone: await read(backboneName, report(backboneName)) };
+  }
   const iciiaName = fileName(manifest, 'iciia');
   const [backbone, iciia] = await Promise.all([read(backboneName, report(backboneName)), read(iciiaName, report(iciiaName))]);
   return { manifestText, manifest, backbone, iciia };

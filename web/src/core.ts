@@ -21,8 +21,17 @@ export interface CoreModule {
   };
   Recognizer: {
     create(
-      files: { manifest: string; backbone: Uint8Array; iciia: Uint8Array },
-      options: { database: string; clientId: string; historyCapacity: number; onWarning?: (m: string) => void },
+      files: { manifest: string; backbone: Uint8Array; iciia?: Uint8Array },
+      options: {
+        database: string;
+        clientId: string;
+        historyCapacity: number;
+        /** '' for the manifest's default. */
+        adaptation: string;
+        /** Negative for the default. */
+        priorAlpha: number;
+        onWarning?: (m: string) => void;
+      },
     ): CoreRecognizer;
   };
   simdIsa(): string;
@@ -38,18 +47,34 @@ export interface CoreAsyncError {
   quota?: boolean;
 }
 
+export type CoreAdaptation = 'iciia' | 'prior' | 'none';
+
+export interface CoreAnalysis {
+  features: Float32Array;
+  logits: Float32Array;
+  preprocess: number;
+  backbone: number;
+}
+
 export interface CoreRecognition {
+  adaptation: CoreAdaptation;
   top: { index: number; score: number }[];
   baseline: { index: number; score: number }[];
   attention: Float32Array;
   attentionSeq: number[];
+  /** Adaptation 'prior' only. */
+  prior?: Float32Array;
+  priorIterations?: number;
   seq: number | undefined;
   historySize: number;
-  timings: { preprocess: number; backbone: number; iciia: number; store: number };
+  /** Milliseconds: catching up with storage, and the adaptation. */
+  sync: number;
+  adapt: number;
 }
 
 export interface CoreRecognizerInfo {
   fingerprint: string;
+  historyFingerprint: string;
   dim: number;
   numClasses: number;
   capacity: number;
@@ -57,28 +82,32 @@ export interface CoreRecognizerInfo {
   labels: string[];
   inputSize: [number, number];
   inputChannels: number;
-  attention: 'full' | 'causal';
-  cached: boolean;
+  adaptation: CoreAdaptation;
+  adaptations: CoreAdaptation[];
+  priorAlpha: number;
+  /** With ICIIA weights only. */
+  attention?: 'full' | 'causal';
+  cached?: boolean;
 }
 
 export interface CoreRecognizer {
   info(): CoreRecognizerInfo;
   preprocess(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number): Float32Array;
-  recognizeImage(
-    pixels: Uint8Array | Uint8ClampedArray,
-    width: number,
-    height: number,
-    channels: number,
-    options: { remember: boolean; topK: number; timestamp: number },
-    callback: CoreCallback<CoreRecognition>,
-  ): void;
-  recognizeFeatures(
+  analyze(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number): CoreAnalysis;
+  /** `answered` once the answer is computed; with remember, `committed` (seq) once the record is durable or failed. */
+  recognize(
     features: Float32Array,
     logits: Float32Array,
     options: { remember: boolean; topK: number; timestamp: number },
-    callback: CoreCallback<CoreRecognition>,
+    answered: CoreCallback<CoreRecognition>,
+    committed: CoreCallback<number>,
   ): void;
+  setAdaptation(mode: string): void;
+  /** True while holding the client's lock after a sync under it: syncs then read nothing. */
+  hold(held: boolean): void;
   sync(callback: CoreCallback<undefined>): void;
+  /** Once no record waits for its transaction. */
+  drain(callback: CoreCallback<undefined>): void;
   historySize(): number;
   clear(callback: CoreCallback<undefined>): void;
   exportHistory(callback: CoreCallback<Uint8Array>): void;

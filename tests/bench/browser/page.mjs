@@ -92,18 +92,22 @@ try {
 
   /**
    * End-to-end recognize() in one configuration: a recognizer on `model`
-   * with `backend`, its history cleared then filled with `capacity` images,
-   * `warmup` untimed calls, then `reps` timed calls, every one remembered (so
-   * each pays the store and evicts the oldest record, as a full history
-   * does). Returns plain rows.
+   * with `backend` and `adaptation`, its history cleared then filled with
+   * `capacity` images, `warmup` untimed calls, then `reps` timed calls, every
+   * one remembered (so each stores its record and evicts the oldest, as a
+   * full history does). Each timed call: `total` until recognize() resolved
+   * (the answer), then `commit` until its `stored` resolved (the record
+   * durable). With `gapMs`, the page idles that long between calls (a camera
+   * at a slow pace). Returns plain rows.
    */
-  async function recognize({ model, backend, capacity, warmup, reps, image }) {
-    status(`${backend}: ${model}`);
+  async function recognize({ model, backend, adaptation, capacity, warmup, reps, image, gapMs = 0 }) {
+    status(`${backend} ${adaptation}: ${model}`);
     const rec = await createRecognizer({
       model: new URL(model, location.href).href,
-      clientId: `bench-${backend}`,
+      clientId: `bench-${backend}-${adaptation}`,
       historyCapacity: capacity,
       backend,
+      adaptation,
       ...(backend === 'ort' ? { ort } : {}),
       database: 'iciia-bench',
     });
@@ -111,11 +115,16 @@ try {
       await rec.history.clear();
       const images = Array.from({ length: 8 }, () => randomImage(image));
       for (let i = 0; i < capacity + warmup; i++) await rec.recognize(images[i % images.length]);
+      await rec.flush();
       const rows = [];
       for (let i = 0; i < reps; i++) {
+        if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
         const t0 = performance.now();
         const r = await rec.recognize(images[i % images.length]);
-        rows.push({ total: performance.now() - t0, ...r.timings, history: r.attention.length });
+        const t1 = performance.now();
+        await r.stored;
+        const t2 = performance.now();
+        rows.push({ total: t1 - t0, commit: t2 - t1, ...r.timings, history: r.historySize, adaptation: r.adaptation });
       }
       await rec.history.clear();
       return { backend: rec.backend, rows };
