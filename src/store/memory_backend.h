@@ -1,10 +1,9 @@
 // RecordBackend over a std::map shared by any number of backends of the same
-// "database" (like two tabs on one origin). Completes synchronously unless
-// deferred, which lets native tests interleave two stores' operations and
-// inject faults (quota errors, flipped or cut bytes).
+// "database" (like two tabs on one origin). Completes synchronously; native
+// tests inject faults (quota errors, flipped or cut bytes) through the
+// database.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <memory>
 
@@ -20,25 +19,17 @@ struct MemoryDatabase {
 
 class MemoryBackend : public RecordBackend {
  public:
-  MemoryBackend(std::shared_ptr<MemoryDatabase> db, std::string client, bool deferred = false)
-      : db_(std::move(db)), client_(std::move(client)), deferred_(deferred) {}
+  MemoryBackend(std::shared_ptr<MemoryDatabase> db, std::string client)
+      : db_(std::move(db)), client_(std::move(client)) {}
 
   void get(std::vector<int64_t> seqs, GetDone done) override;
   void list(ListDone done) override;
   void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
              WriteDone done) override;
 
-  // Deferred mode: runs queued operations, oldest first; returns how many ran.
-  size_t run_pending(size_t max = SIZE_MAX);
-  size_t pending() const { return queue_.size(); }
-
  private:
-  void submit(std::function<void()> op);
-
   std::shared_ptr<MemoryDatabase> db_;
   std::string client_;
-  bool deferred_;
-  std::deque<std::function<void()>> queue_;
 };
 
 }  // namespace iciia
