@@ -7,6 +7,7 @@
 #include "kernels/depthwise.h"
 #include "kernels/vec.h"
 #include "util/error.h"
+#include "util/pointer_scratch.h"
 
 namespace iciia::kernels {
 
@@ -20,18 +21,11 @@ constexpr int kIm2colMaxGroupChannels = 16;
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, "Conv2d: " + what); }
 
-const float** pointer_scratch(float* scratch) {
-  const uintptr_t a = alignof(const float*);
-  return reinterpret_cast<const float**>((reinterpret_cast<uintptr_t>(scratch) + a - 1) & ~(a - 1));
-}
-
 void copy_floats(const float* src, float* dst, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) vec::store(dst + i, vec::load(src + i));
   if (i < n) vec::store_partial(dst + i, vec::load_partial(src + i, n - i), n - i);
 }
-
-size_t pointer_floats(size_t count) { return (count * sizeof(const float*) + sizeof(float) - 1) / sizeof(float) + 4; }
 
 }  // namespace
 

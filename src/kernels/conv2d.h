@@ -26,20 +26,15 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/window.h"
 
 namespace iciia::kernels {
 
-struct Conv2dParams {
+struct Conv2dParams : Window2d {
   int in_channels = 0;
   int out_channels = 0;
-  int kernel_h = 1, kernel_w = 1;
-  int stride_h = 1, stride_w = 1;
-  int dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int groups = 1;
 
-  int out_h(int in_h) const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
-  int out_w(int in_w) const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
   bool is_depthwise() const { return groups > 1 && groups == in_channels && groups == out_channels; }
 };
 
@@ -77,8 +72,6 @@ class PackedConv2d {
  private:
   void run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
                       const float* residual) const;
-  void run_depthwise(const float* in, int n, int h, int w, float* out, float* scratch,
-                     const float* residual) const;
 
   Conv2dParams p_;
   Epilogue ep_;
