@@ -153,7 +153,9 @@ void Recognizer::history_appended(const HistoryRecord& record) { session_->appen
 
 void Recognizer::history_reset(const std::deque<HistoryRecord>& records) {
   session_->clear();
-  for (const HistoryRecord& r : records) session_->append(r.features);
+  std::vector<float> rows;
+  for (const HistoryRecord& r : records) rows.insert(rows.end(), r.features.begin(), r.features.end());
+  session_->append_rows(rows);  // the k/v cache in multi-row passes
 }
 
 }  // namespace iciia
