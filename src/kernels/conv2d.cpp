@@ -6,6 +6,7 @@
 
 #include "kernels/depthwise.h"
 #include "kernels/vec.h"
+#include "kernels/winograd.h"
 #include "util/error.h"
 #include "util/pointer_scratch.h"
 
@@ -18,6 +19,18 @@ namespace {
 // instead of restarting every kc floats. Measured under V8 on 3x3 convs at
 // 56x56: im2col ahead up to kc = 12, even at 16, the indirect GEMM ahead from 24.
 constexpr int kIm2colMaxGroupChannels = 16;
+
+// Winograd F(m x m, 3 x 3) or the direct GEMM (0) for a dense 3x3, stride-1
+// layer on an in_h x in_w input. Measured on ResNet-18's shapes
+// (tests/bench/conv_kernels_gbench.cpp, BM_resnet_conv3x3): see the figures
+// in the README's backbone section.
+int choose_winograd_tile(const Conv2dParams& p, int in_h, int in_w) {
+  if (!winograd::applicable(p) || p.in_channels < 16 || p.out_channels < 16 || in_h <= 0 || in_w <= 0) return 0;
+  const int oh = p.out_h(in_h), ow = p.out_w(in_w);
+  if (oh >= 16 && ow >= 16) return 4;
+  if (oh >= 8 && ow >= 8) return 2;
+  return 0;
+}
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, "Conv2d: " + what); }
 
@@ -35,12 +48,13 @@ const char* PackedConv2d::path_name(Path path) {
     case Path::kDepthwise: return "depthwise";
     case Path::kIndirect: return "indirect";
     case Path::kIm2col: return "im2col";
+    case Path::kWinograd: return "winograd";
   }
   return "?";
 }
 
 PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> weight, std::span<const float> bias,
-                           const Epilogue& ep)
+                           const Epilogue& ep, const Conv2dHints& hints)
     : p_(params), ep_(ep) {
   const Conv2dParams& p = p_;
   if (p.in_channels <= 0 || p.out_channels <= 0)
@@ -69,6 +83,12 @@ PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> we
                   0.f);
     return;
   }
+  const int tile = hints.winograd_tile >= 0 ? hints.winograd_tile : choose_winograd_tile(p, hints.in_h, hints.in_w);
+  if (tile) {
+    path_ = Path::kWinograd;
+    wino_ = winograd::pack(p, tile, weight.data(), b);
+    return;
+  }
   const bool pointwise = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
                          p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
   if (pointwise && p.groups == 1)
@@ -91,8 +111,9 @@ PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> we
   zeros_.assign(kc_ + 4, 0.f);
 }
 
-size_t PackedConv2d::scratch_floats(int /*in_h*/, int in_w) const {
+size_t PackedConv2d::scratch_floats(int in_h, int in_w, int n) const {
   switch (path_) {
+    case Path::kWinograd: return winograd::scratch_floats(p_, wino_.tile, n, in_h, in_w);
     case Path::kGemm1x1: return 0;
     case Path::kDepthwise: return depthwise::scratch_floats(p_, in_w);
     case Path::kIndirect: return pointer_floats(static_cast<size_t>(kGemmMaxRows) * p_.kernel_h * p_.kernel_w);
@@ -108,6 +129,8 @@ void PackedConv2d::run(const float* in, int n, int h, int w, float* out, float* 
     bad("input " + std::to_string(h) + "x" + std::to_string(w) + " is smaller than the kernel window");
   if (path_ == Path::kDepthwise)
     depthwise::run(p_, dw_w_.data(), zeros_.data(), ep_, in, n, h, w, out, scratch, residual);
+  else if (path_ == Path::kWinograd)
+    winograd::run(p_, wino_, ep_, in, n, h, w, out, scratch, residual);
   else
     run_gemm_paths(in, n, h, w, out, scratch, residual);
 }

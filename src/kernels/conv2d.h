@@ -16,6 +16,9 @@
 //                kh*kw*in_c floats (a few vector copies per kernel row for
 //                interior windows), so the GEMM's K loop runs unbroken instead
 //                of restarting every kc < 16 floats.
+//  - kWinograd:  dense 3x3, stride 1, at least 16 channels in and out, on an
+//                input large enough (winograd.h; chosen by shape, see
+//                choose_winograd_tile in conv2d.cpp): F(4x4, 3x3) or F(2x2, 3x3).
 // Every path adds the bias, optionally a residual tensor of the output's shape,
 // then the activation, in its store (activation.h).
 #pragma once
@@ -26,6 +29,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/winograd.h"
 #include "kernels/window.h"
 
 namespace iciia::kernels {
@@ -38,15 +42,23 @@ struct Conv2dParams : Window2d {
   bool is_depthwise() const { return groups > 1 && groups == in_channels && groups == out_channels; }
 };
 
+// What the caller knows when it packs a convolution: the input size the layer
+// will see (0: unknown), which decides whether Winograd pays; winograd_tile
+// forces a choice (tests, benchmarks): -1 by shape, 0 never, 2 or 4 that tile.
+struct Conv2dHints {
+  int in_h = 0, in_w = 0;
+  int winograd_tile = -1;
+};
+
 class PackedConv2d {
  public:
-  enum class Path { kGemm1x1, kDepthwise, kIndirect, kIm2col };
+  enum class Path { kGemm1x1, kDepthwise, kIndirect, kIm2col, kWinograd };
 
   PackedConv2d() = default;
   // weight: ONNX layout [out_c][in_c / groups][kh][kw]; bias: [out_c] or empty
   // for zeros. Throws Error(kInvalidArgument) naming the bad value.
   PackedConv2d(const Conv2dParams& params, std::span<const float> weight, std::span<const float> bias,
-               const Epilogue& ep);
+               const Epilogue& ep, const Conv2dHints& hints = {});
 
   const Conv2dParams& params() const { return p_; }
   const Epilogue& epilogue() const { return ep_; }
@@ -56,7 +68,8 @@ class PackedConv2d {
   int out_h(int in_h) const { return p_.out_h(in_h); }
   int out_w(int in_w) const { return p_.out_w(in_w); }
   // Floats of scratch run() needs for this input size (0 for some paths).
-  size_t scratch_floats(int in_h, int in_w) const;
+  size_t scratch_floats(int in_h, int in_w, int n = 1) const;
+  int winograd_tile() const { return wino_.tile; }
 
   // out [n][out_h][out_w][out_c] = act(conv(in [n][h][w][in_c]) + bias + residual).
   // residual: null, or NHWC of the output's shape (it may alias out).
@@ -82,6 +95,7 @@ class PackedConv2d {
   std::vector<GemmPanels> group_w_;   // GEMM paths: one panel set per group
   std::vector<float> dw_w_;           // depthwise: packed taps (depthwise.h)
   std::vector<float> zeros_;          // a zero input pixel for padding taps
+  winograd::Packed wino_;             // Winograd: transformed weights
 };
 
 namespace ref {

@@ -49,7 +49,7 @@ class ConvStep : public Step {
   void run(float* arena, float* scratch) const override {
     conv_.run(arena + in_, n_, h_, w_, arena + out_, scratch, residual_ >= 0 ? arena + residual_ : nullptr);
   }
-  int64_t scratch_floats() const override { return static_cast<int64_t>(conv_.scratch_floats(h_, w_)); }
+  int64_t scratch_floats() const override { return static_cast<int64_t>(conv_.scratch_floats(h_, w_, n_)); }
 
  private:
   kernels::PackedConv2d conv_;
@@ -91,7 +91,7 @@ std::unique_ptr<Step> make_conv_step(const StepArgs& a) {
     const Value& c = a.bias_constant();
     for (int64_t o = 0; o < out_c; ++o) bias[o] += c.f32[c.numel() == 1 ? 0 : o];
   }
-  kernels::PackedConv2d conv(p, weight, bias, a.epilogue);
+  kernels::PackedConv2d conv(p, weight, bias, a.epilogue, {static_cast<int>(x.dims[2]), static_cast<int>(x.dims[3])});
   const std::string path = kernels::PackedConv2d::path_name(conv.path());
   const auto& s = a.slot(a.input(0));
   auto step = std::make_unique<ConvStep>(std::move(conv), static_cast<int>(x.dims[0]), static_cast<int>(x.dims[2]),
