@@ -16,9 +16,10 @@
 //                kh*kw*in_c floats (a few vector copies per kernel row for
 //                interior windows), so the GEMM's K loop runs unbroken instead
 //                of restarting every kc < 16 floats.
-//  - kWinograd:  dense 3x3, stride 1, at least 16 channels in and out, on an
-//                input large enough (winograd.h; chosen by shape, see
-//                choose_winograd_tile in conv2d.cpp): F(4x4, 3x3) or F(2x2, 3x3).
+//  - kWinograd:  dense 3x3, stride 1, at least 16 channels in and out, when
+//                the engine passes the input size (Conv2dHints): F(4x4, 3x3),
+//                or F(2x2, 3x3) where F(4x4)'s weights would be large
+//                (winograd.h; choose_winograd_tile in conv2d.cpp).
 // Every path adds the bias, optionally a residual tensor of the output's shape,
 // then the activation, in its store (activation.h).
 #pragma once

@@ -388,6 +388,7 @@ TEST(WinogradKernel, ChosenByShape) {
         .winograd_tile();
   };
   EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 56, 56), 4);
+  EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 3, 3), 2);    // outputs under 4x4
   EXPECT_EQ(tile(conv(64, 64, 3, 2, 1), 56, 56), 0);  // stride 2
   EXPECT_EQ(tile(conv(8, 64, 3, 1, 1), 56, 56), 0);   // few input channels
   EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 0, 0), 0);    // size unknown
