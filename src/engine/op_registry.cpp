@@ -113,4 +113,9 @@ void InferContext::require_rank(const Value& v, size_t rank) const {
   if (v.dims.size() != rank) fail("expects a rank-" + std::to_string(rank) + " input, got " + v.describe());
 }
 
+void InferContext::require_2d_window_input(const Value& x) const {
+  if (x.dims.size() != 4)
+    unsupported("a rank-" + std::to_string(x.dims.size()) + " input " + x.describe() + " (only 2-D NCHW windows run)");
+}
+
 }  // namespace iciia::engine

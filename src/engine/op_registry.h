@@ -53,6 +53,9 @@ class InferContext {
   // Every present input is float (T of most schemas).
   void require_float_inputs() const;
   void require_rank(const Value& v, size_t rank) const;
+  // NCHW with two spatial dims: other ranks (1-D / 3-D windows) are valid
+  // ONNX the kernels do not run.
+  void require_2d_window_input(const Value& x) const;
 
  private:
   Graph& graph_;

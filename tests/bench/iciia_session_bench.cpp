@@ -26,6 +26,17 @@ std::vector<float> random_vector(size_t n, uint32_t seed, float r = 1.f) {
   return v;
 }
 
+// d = 1280, C = 1000, h = 4, L = 1, full attention: the benchmark's ICIIA module.
+IciiaConfig bench_config(int g) {
+  IciiaConfig c;
+  c.dim = 1280;
+  c.num_classes = 1000;
+  c.num_heads = 4;
+  c.num_layers = 1;
+  c.num_partitions = g;
+  return c;
+}
+
 std::shared_ptr<const IciiaModel> random_model(const IciiaConfig& c) {
   auto tensors = IciiaModel::expected_tensors(c);
   uint32_t seed = 1;
@@ -51,12 +62,7 @@ void bench_session(bool quick) {
   std::printf("| g | history n | cached query ms | recompute ms | recompute / cached |\n");
   std::printf("|---:|---:|---:|---:|---:|\n");
   for (int g : {1, 256}) {
-    IciiaConfig c;
-    c.dim = 1280;
-    c.num_classes = 1000;
-    c.num_heads = 4;
-    c.num_layers = 1;
-    c.num_partitions = g;
+    const IciiaConfig c = bench_config(g);
     auto model = random_model(c);
     for (int n : {16, 64, 256, 1024}) {
       if (quick && n > 64) continue;
@@ -111,12 +117,7 @@ void bench_startup(bool quick) {
   std::printf("| g | history n | append_rows ms | row by row ms | row by row / append_rows |\n");
   std::printf("|---:|---:|---:|---:|---:|\n");
   for (int g : {1, 256}) {
-    IciiaConfig c;
-    c.dim = 1280;
-    c.num_classes = 1000;
-    c.num_heads = 4;
-    c.num_layers = 1;
-    c.num_partitions = g;
+    const IciiaConfig c = bench_config(g);
     auto model = random_model(c);
     for (int n : {64, 1024}) {
       if (quick && n > 64) continue;

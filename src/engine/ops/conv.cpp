@@ -11,18 +11,11 @@ namespace iciia::engine {
 
 namespace {
 
-// Valid ONNX outside what the kernels run (1-D / 3-D convolution and pooling).
-void require_2d(InferContext& ctx, const Value& x) {
-  if (x.dims.size() != 4)
-    ctx.unsupported("a rank-" + std::to_string(x.dims.size()) + " input " + x.describe() +
-                    " (only 2-D NCHW windows run)");
-}
-
 void infer_conv(InferContext& ctx) {
   ctx.require_float_inputs();
   const Value& x = ctx.in(0);
   const Value& w = ctx.in(1);
-  require_2d(ctx, x);
+  ctx.require_2d_window_input(x);
   ctx.require_rank(w, 4);
   if (!w.constant) ctx.unsupported("weights " + w.describe() + " computed at run time");
   const int64_t group = ctx.node().onnx.attr_int("group", 1);

@@ -10,16 +10,9 @@ namespace iciia::engine {
 
 namespace {
 
-// Valid ONNX outside what the kernels run (1-D / 3-D pooling).
-void require_2d(InferContext& ctx, const Value& x) {
-  if (x.dims.size() != 4)
-    ctx.unsupported("a rank-" + std::to_string(x.dims.size()) + " input " + x.describe() +
-                    " (only 2-D NCHW windows run)");
-}
-
 void infer_pool(InferContext& ctx) {
   const Value& x = ctx.in(0);
-  require_2d(ctx, x);
+  ctx.require_2d_window_input(x);
   auto ks = ctx.node().onnx.attr_ints("kernel_shape");
   if (ks.size() != 2) ctx.fail("kernel_shape must have 2 entries");
   const bool ceil_mode = ctx.node().onnx.attr_int("ceil_mode", 0) != 0;
@@ -38,7 +31,7 @@ void infer_pool(InferContext& ctx) {
 // [N, C, H, W] -> [N, C, 1, 1]
 void infer_global_max_pool(InferContext& ctx) {
   const Value& x = ctx.in(0);
-  require_2d(ctx, x);
+  ctx.require_2d_window_input(x);
   if (x.dtype != ValueDType::kFloat32) ctx.fail("expects a float input, got " + x.describe());
   ctx.set_output(0, ValueDType::kFloat32, {x.dims[0], x.dims[1], 1, 1});
 }
