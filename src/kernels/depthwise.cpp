@@ -31,7 +31,7 @@ struct DirectTaps {
   const float* operator()(int x, int t) const { return origin + (x - x0) * step + off[t]; }
 };
 
-// f32_dwconv_TxPXx8: PX output pixels starting at x, all C channels, 8 at a
+// f32_dwconv_pixels<T, PX>: PX output pixels starting at x, all C channels, 8 at a
 // time (the PX pixels share each weight load; 2 * PX independent sums in
 // flight). T = 0: taps at run time. Op: the fused activation.
 template <int T, int PX, class Taps, class Op>
