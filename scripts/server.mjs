@@ -82,14 +82,15 @@ export function addTree(routes, dir, filter = () => true) {
 }
 
 /**
- * The built package: web/dist's modules, web/wasm's glue and binary. Throws,
+ * The built package: web/dist's modules, web/wasm's browser glue and binary. Throws,
  * saying what to run, when it is not built.
  */
 export function addPackageRoutes(routes) {
-  for (const f of ['web/dist/index.js', 'web/wasm/iciia_core.mjs', 'web/wasm/iciia_core.wasm'])
+  const wasm = ['iciia_core.mjs', 'iciia_core.wasm'];
+  for (const f of ['web/dist/index.js', ...wasm.map((n) => `web/wasm/${n}`)])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run scripts/build.sh`);
   addTree(routes, join(ROOT, 'web/dist'), (n) => n.endsWith('.js'));
-  addTree(routes, join(ROOT, 'web/wasm'), (n) => n === 'iciia_core.mjs' || n === 'iciia_core.wasm');
+  addTree(routes, join(ROOT, 'web/wasm'), (n) => wasm.includes(n));
   return routes;
 }
 

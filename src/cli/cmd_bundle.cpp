@@ -30,10 +30,11 @@ Run add_bundle(CLI::App& app) {
   sub->add_option("--seed", o.seed, "seed of the sample draw")->capture_default_str();
   add_data_paths(*sub, o.paths);
   return [args]() {
-    if (!args->preprocess.empty()) args->options.preprocess = train::parse_preprocess(args->preprocess, "--preprocess");
-    const train::Manifest m = train::write_bundle(args->options);
+    if (!args->preprocess.empty()) args->options.preprocess = parse_preprocess(args->preprocess, "--preprocess");
+    const BundleManifest m = train::write_bundle(args->options);
     std::printf("wrote %s/manifest.json: backbone %s, iciia %s, %zu labels%s\n", args->options.out.c_str(),
-                m.backbone_sha256.substr(0, 12).c_str(), m.iciia_sha256.substr(0, 12).c_str(), m.labels.size(),
+                m.backbone.sha256.substr(0, 12).c_str(), m.iciia ? m.iciia->sha256.substr(0, 12).c_str() : "none",
+                m.labels.size(),
                 m.samples.empty() ? "" : ", samples");
     return 0;
   };

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "train/bundle/manifest.h"
+#include "pipeline/bundle.h"
 #include "train/extract/extract.h"
 #include "train/features_file.h"
 
@@ -31,7 +31,7 @@ Run add_extract(CLI::App& app) {
                   R"('{"size":[28,28],"channels":1,"mean":[0.286],"std":[0.353],"scale":0.00392156862745098}')");
   add_data_paths(*sub, args->options.paths);
   return [args]() {
-    if (!args->preprocess.empty()) args->options.preprocess = train::parse_preprocess(args->preprocess, "--preprocess");
+    if (!args->preprocess.empty()) args->options.preprocess = parse_preprocess(args->preprocess, "--preprocess");
     const train::FeatureSet set = train::extract_features(args->options);
     train::write_features(set, args->out);
     std::printf("wrote %s\n", args->out.c_str());

@@ -1,4 +1,4 @@
-// The ICIIA module (DESIGN.md, "The ICIIA module"): L post-norm transformer
+// The ICIIA module (docs/design.md, "ICIIA module"): L post-norm transformer
 // encoder layers with partitioned projections, then Classifier(ReLU(x)).
 //
 // An IciiaModel is immutable once loaded (weights packed for the kernels), so

@@ -1,5 +1,5 @@
 // Partitioned linear map, the projection used everywhere in ICIIA
-// (DESIGN.md, "Partitioned projection"):
+// (docs/design.md, "ICIIA module"):
 //
 //   y[out_index(p, o)] = act(sum_i W[p][o][i] * x[p*m_in + i] + b[out_index(p, o)])
 //   out_index(p, o) = shuffle ? o*g + p : p*m_out + o

@@ -44,12 +44,14 @@ Recognizer::Recognizer(const BundleManifest& manifest, std::span<const uint8_t> 
                        std::span<const uint8_t> iciia, std::shared_ptr<RecordBackend> storage,
                        const RecognizerOptions& options, Warn warn)
     : manifest_(manifest) {
+  if (!manifest.iciia)
+    throw Error(ErrorCode::kUnsupported, "bundle '" + manifest.name + "' has no ICIIA weights; this recognizer needs them");
   const Fingerprint fingerprint = verify_bundle(manifest, backbone, iciia);
   model_ = IciiaModel::load(iciia);
   const IciiaConfig& cfg = model_->config();
   const int C = static_cast<int>(manifest.labels.size());
   if (cfg.num_classes != C)
-    mismatch(manifest.iciia.file + " has " + std::to_string(cfg.num_classes) + " classes, the manifest lists " +
+    mismatch(manifest.iciia->file + " has " + std::to_string(cfg.num_classes) + " classes, the manifest lists " +
              std::to_string(C) + " labels");
 
   engine::EngineOptions eo = options.engine;
@@ -67,7 +69,7 @@ Recognizer::Recognizer(const BundleManifest& manifest, std::span<const uint8_t> 
   };
   if (numel(manifest.features) != cfg.dim)
     mismatch("backbone tensor '" + manifest.features + "' has " + std::to_string(numel(manifest.features)) +
-             " values, " + manifest.iciia.file + " expects " + std::to_string(cfg.dim) + " features");
+             " values, " + manifest.iciia->file + " expects " + std::to_string(cfg.dim) + " features");
   if (numel(manifest.logits) != C)
     mismatch("backbone tensor '" + manifest.logits + "' has " + std::to_string(numel(manifest.logits)) +
              " values, the manifest lists " + std::to_string(C) + " labels");

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in headless Chromium: preprocess, backbone,
+// End-to-end recognize() latency in a headless browser (Chromium by default, --engine firefox): preprocess, backbone,
 // ICIIA and store (the package's own r.timings), on a full history, for
 // backend 'native' (our engine) and backend 'ort' (onnxruntime-web runs the
 // backbone) side by side. Medians over repetitions; each stage's share.
@@ -20,21 +20,22 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { addPackageRoutes, addTree, ROOT, urlPath } from '../../scripts/server.mjs';
-import { DEFAULT_CHROMIUM, openBrowser } from '../browser/harness.mjs';
+import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
+import { ENGINE, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
 import { randomInput } from '../ort/ort_bench.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
-import { addOrtRoutes } from './browser/run.mjs';
+import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
-const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--chromium PATH]';
+const USAGE = 'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--engine chromium|firefox] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
-    chromium: { type: 'string', default: DEFAULT_CHROMIUM },
+    chromium: { type: 'string' },
+    engine: { type: 'string', default: ENGINE },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
@@ -48,7 +49,7 @@ const SHARED_MOBILENET = join(ROOT, '../shared/models/mobilenet_v3_large.onnx');
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /**
- * ICIIA-T weights (DESIGN.md names, g > 1) of random values at the scale of
+ * ICIIA-T weights (docs/design.md names, g > 1) of random values at the scale of
  * a trained module: what matters here is the shapes, hence the cost.
  */
 function randomIciia({ dim, classes, partitions, heads, layers }) {
@@ -151,22 +152,21 @@ const bundles = [fashionBundle()];
 if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
 else console.log(`MobileNetV3-Large skipped: ${SHARED_MOBILENET} is absent (../shared holds the benchmark backbones)\n`);
 
-const routes = addPackageRoutes(new Map());
-for (const f of ['recognize_page.html', 'recognize_page.mjs', 'ort_web.mjs'])
-  routes.set(urlPath(join(ROOT, 'tests/bench/browser', f)), { file: join(ROOT, 'tests/bench/browser', f) });
-routes.set('/examples/demo/icon.svg', { file: join(ROOT, 'examples/demo/icon.svg') });
-const ortVersion = addOrtRoutes(routes);
+const routes = new Map();
+const ortVersion = addPageRoutes(routes);
 for (const b of bundles) addTree(routes, b.dir);
 
-const browser = await openBrowser({ routes, csp: null, executablePath: values.chromium });
+const browser = await openBrowser({ engine: values.engine, routes, csp: null, executablePath: values.chromium });
 try {
   const v = await browser.versions();
   const page = await browser.newPage();
-  await page.goto(`${browser.origin}/tests/bench/browser/recognize_page.html`);
-  await page.waitForFunction(() => window.iciiaRecognizeBench, null, { timeout: 60_000 });
-  const env = await page.evaluate(() => window.iciiaRecognizeBench.env());
-  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${v.chromiumVersion} (${v.versionLine ?? v.executablePath}), ` +
-    `playwright-core ${v.playwrightVersion}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
+  await page.goto(`${browser.origin}${PAGE}`);
+  await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
+  const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
+  if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
+  const env = await page.evaluate(() => window.iciiaBench.env());
+  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless ${values.engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ` +
+    `${v.driver}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
     `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
   console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
     'each remembered (so each also stores its record and evicts the oldest); medians\n');
@@ -178,7 +178,7 @@ try {
   for (const b of bundles) {
     let nativeMs = null;
     for (const backend of ['native', 'ort']) {
-      const r = await page.evaluate((o) => window.iciiaRecognizeBench.run(o), {
+      const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
         model: `${urlPath(b.dir)}/`, backend, capacity, warmup, reps, image: b.image,
       });
       if (r.rows.some((x) => x.history !== capacity)) throw new Error(`${b.label}: a timed call did not see a history of ${capacity}`);

@@ -1,7 +1,10 @@
-// Headless Debian Chromium driven by playwright-core (this folder's one
-// dependency; it downloads no browser), over the allow-list server of
-// scripts/server.mjs. Shared by the browser tests and the in-browser
-// benchmarks (tests/bench/).
+// Headless browsers over the allow-list server of scripts/server.mjs, shared
+// by the browser tests and the in-browser benchmarks (tests/bench/): Debian's
+// chromium driven by playwright-core, or Debian's firefox-esr driven by
+// puppeteer-core over WebDriver BiDi (firefox.mjs). Neither driver downloads
+// a browser. The engine is `engine`, by default ICIIA_BROWSER (chromium when
+// unset): scripts/test.sh runs the browser tests once per engine, each file
+// starting its browser once.
 //
 //   const b = await openBrowser({ routes });    // server + browser + request audit
 //   const page = await b.newPage();             // console errors and page errors recorded
@@ -24,8 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DEMO_CSP, DEMO_PATH, startServer } from '../../scripts/server.mjs';
+import { DEFAULT_FIREFOX, loadPuppeteer, openFirefox } from './firefox.mjs';
 
 export const DEFAULT_CHROMIUM = process.env.ICIIA_CHROMIUM || '/usr/bin/chromium';
+export const ENGINE = process.env.ICIIA_BROWSER || 'chromium';
+if (!['chromium', 'firefox'].includes(ENGINE)) throw new Error(`ICIIA_BROWSER: expected chromium or firefox, got ${ENGINE}`);
 
 async function loadPlaywright() {
   const require = createRequire(import.meta.url);
@@ -40,7 +46,18 @@ async function loadPlaywright() {
  * Why browser tests cannot run here (Chromium or playwright-core absent), or
  * null when they can. The only reasons a browser test may skip.
  */
-export async function browserMissing(executablePath = DEFAULT_CHROMIUM) {
+export async function browserMissing(executablePath = null, engine = ENGINE) {
+  if (engine === 'firefox') {
+    const firefox = executablePath ?? DEFAULT_FIREFOX;
+    if (!existsSync(firefox)) return `${firefox} not found: install Debian's firefox-esr (scripts/setup.sh does)`;
+    try {
+      await loadPuppeteer();
+    } catch (e) {
+      return e.message;
+    }
+    return null;
+  }
+  executablePath ??= DEFAULT_CHROMIUM;
   if (!existsSync(executablePath))
     return `${executablePath} not found: install Debian's chromium (scripts/setup.sh does: apt-get install chromium)`;
   try {
@@ -65,25 +82,35 @@ function chromiumVersionLine(executablePath) {
  * `userDataDir`: pass one to reuse a profile across launches, it is then
  * yours to remove; by default a fresh temporary one, removed by close()).
  * @param {object} o
- * @param {Map<string, object>} o.routes
+ * @param {Map<string, object>} [o.routes] what the harness's server serves;
+ *   without routes it starts none, and pages may visit only the origins
+ *   given to allowOrigin() (servers already running: a bundler's dev or
+ *   preview server), any GET there
  * @param {string|null} [o.csp] the Content-Security-Policy header (null: none)
  * @param {'block'|'allow'} [o.serviceWorkers]
  * @param {(line: string) => void} [o.log] console warnings of the pages
  */
 export async function openBrowser({
-  routes,
+  engine = ENGINE,
+  routes = null,
   csp = DEMO_CSP,
-  executablePath = DEFAULT_CHROMIUM,
+  executablePath = null,
   userDataDir = null,
   serviceWorkers = 'block',
   log = (l) => console.error(l),
 }) {
-  if (!existsSync(executablePath))
-    throw new Error(`${executablePath} not found: install Debian's chromium (scripts/setup.sh does: apt-get install chromium)`);
+  const missing = await browserMissing(executablePath, engine);
+  if (missing) throw new Error(missing);
+  if (engine === 'firefox') {
+    const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
+    return openFirefox({ srv, routes, external: new Set(), executablePath: executablePath ?? DEFAULT_FIREFOX, userDataDir, serviceWorkers, log });
+  }
+  executablePath ??= DEFAULT_CHROMIUM;
   const { chromium, version: playwrightVersion } = await loadPlaywright();
   const versionLine = chromiumVersionLine(executablePath); // before the browser starts: nothing else runs meanwhile
-  const srv = await startServer({ routes, csp });
+  const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
   const origin = srv.origin;
+  const external = new Set();
   const ownProfile = !userDataDir;
   const profile = userDataDir ?? (await mkdtemp(join(tmpdir(), 'iciia-chromium-')));
   const requests = [];
@@ -149,6 +176,7 @@ export async function openBrowser({
       } catch {
         return false;
       }
+      if (external.has(u.origin)) return true;
       return u.origin === origin && u.search === '' && u.hash === '' && (routes.has(u.pathname) || u.pathname === '/');
     };
     // Every request the context makes (pages, workers) is recorded, and any
@@ -167,8 +195,11 @@ export async function openBrowser({
     for (const p of context.pages()) watch(p);
 
     return {
+      engine: 'chromium',
       origin,
       context,
+      /** Lets pages GET anything from `url`'s origin (a server the caller runs). */
+      allowOrigin: (url) => external.add(new URL(url).origin),
       /** Stops serving (e.g. to check that a page works offline); close() still cleans up. */
       stopServer: () => srv.close(),
       requests,
@@ -184,7 +215,8 @@ export async function openBrowser({
         const { product } = await cdp.send('Browser.getVersion');
         await cdp.detach();
         await page.close();
-        return { product, chromiumVersion: product.split('/').pop(), versionLine, executablePath, playwrightVersion };
+        const engineVersion = product.split('/').pop();
+        return { product, engineVersion, chromiumVersion: engineVersion, versionLine, executablePath, playwrightVersion, driver: `playwright-core ${playwrightVersion}` };
       },
       close: cleanup,
     };

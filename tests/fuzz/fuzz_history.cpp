@@ -102,7 +102,7 @@ void write_seeds(const std::string& dir) {
   iciia::BundleManifest m;
   m.name = "seed";
   m.backbone = {"backbone.onnx", std::string(64, 'a')};
-  m.iciia = {"iciia.safetensors", std::string(64, 'b')};
+  m.iciia = iciia::BundleManifest::File{"iciia.safetensors", std::string(64, 'b')};
   m.input = "input";
   m.features = "features";
   m.logits = "logits";

@@ -1,7 +1,7 @@
 // A small, complete model bundle for the recognizer's tests: a tiny CNN
 // backbone (RGB 16x16 → Conv → GlobalAveragePool → Gemm+Relu `features` →
 // Gemm `logits`) and an ICIIA module with fixed-seed random weights, with a
-// manifest in DESIGN.md's format. It recognises nothing in particular; the
+// manifest in the format of docs/design.md, "Model bundle". It recognises nothing in particular; the
 // tests check the pipeline's arithmetic against its parts, not accuracy.
 #pragma once
 
@@ -76,7 +76,7 @@ inline BundleManifest test_bundle_manifest(const TestBundleOptions& o, std::span
   BundleManifest m;
   m.name = "test-bundle-" + std::to_string(o.seed);
   m.backbone = {"backbone.onnx", sha256_hex(backbone)};
-  m.iciia = {"iciia.safetensors", sha256_hex(iciia)};
+  m.iciia = BundleManifest::File{"iciia.safetensors", sha256_hex(iciia)};
   m.input = "input";
   m.features = "features";
   m.logits = "logits";

@@ -13,7 +13,6 @@
 #include "safetensors/safetensors.h"
 #include "test_support.h"
 #include "train/bundle/bundle.h"
-#include "train/bundle/manifest.h"
 #include "train/data/image_folder.h"
 #include "train/data/png_writer.h"
 #include "train/extract/extract.h"
@@ -132,7 +131,7 @@ TEST(Extract, PreprocessingComesFromOptionsOrBundleOrNowhere) {
                      {"--preprocess", "preprocess.size", "[height, width]"});
   test::expect_error(
       [] { parse_preprocess(R"({"size":[4,4],"channels":2,"mean":[0],"std":[1],"scale":1})", "--preprocess"); },
-      ErrorCode::kFormat, {"channels must be 1 or 3"});
+      ErrorCode::kFormat, {"preprocess.channels", "1 or 3"});
 }
 
 TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
@@ -145,27 +144,29 @@ TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
   o.samples = 7;
   o.data = "images:" + write_images(dir, 4);
   o.capacity = 32;
-  const Manifest m = write_bundle(o);
+  const BundleManifest m = write_bundle(o);
 
   const auto backbone = test::read_bytes(o.backbone), weights = test::read_bytes(o.iciia);
   EXPECT_EQ(test::read_bytes(o.out + "/backbone.onnx"), backbone);
   EXPECT_EQ(test::read_bytes(o.out + "/iciia.safetensors"), weights);
-  const Manifest back = read_manifest(o.out + "/manifest.json");
-  EXPECT_EQ(back.backbone_sha256, sha256_hex(backbone));
-  EXPECT_EQ(back.iciia_sha256, sha256_hex(weights));
-  EXPECT_EQ(back.backbone_sha256, m.backbone_sha256);
+  const BundleManifest back = read_manifest(o.out + "/manifest.json");
+  EXPECT_EQ(back.backbone.sha256, sha256_hex(backbone));
+  ASSERT_TRUE(back.iciia.has_value());
+  EXPECT_EQ(back.iciia->sha256, sha256_hex(weights));
+  EXPECT_EQ(back.backbone.sha256, m.backbone.sha256);
+  EXPECT_EQ(back.default_adaptation(), Adaptation::kIciia);
   EXPECT_EQ(back.name, "test bundle");
-  EXPECT_EQ(back.backbone.features, "feat");
-  EXPECT_EQ(back.backbone.logits, "out");
-  EXPECT_EQ(back.backbone.input, "input");
-  EXPECT_EQ(back.backbone.preprocess->std, std::vector<float>{0.5f});
+  EXPECT_EQ(back.features, "feat");
+  EXPECT_EQ(back.logits, "out");
+  EXPECT_EQ(back.input, "input");
+  EXPECT_EQ(back.preprocess.std, std::vector<float>{0.5f});
   EXPECT_EQ(back.labels, (std::vector<std::string>{"dark", "mid", "light"}));
   EXPECT_EQ(back.history_capacity, 32);
   EXPECT_EQ(back.samples, "samples/index.json");
   const auto labels_txt = test::read_bytes(o.out + "/labels.txt");
   EXPECT_EQ(std::string(labels_txt.begin(), labels_txt.end()), "dark\nmid\nlight\n");
 
-  // DESIGN.md's exact layout, key order included.
+  // docs/design.md's exact layout, key order included.
   const auto text = test::read_bytes(o.out + "/manifest.json");
   const std::string manifest(text.begin(), text.end());
   EXPECT_NE(manifest.find("\"scale\": 0.003921569\n"), std::string::npos) << manifest;  // shortest float form
@@ -174,7 +175,7 @@ TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
   for (const char* key : {"\"format\": \"iciia-bundle/1\"", "\"name\"", "\"backbone\"", "\"file\": \"backbone.onnx\"",
                           "\"sha256\"", "\"input\"", "\"features\"", "\"logits\"", "\"preprocess\"", "\"size\"",
                           "\"channels\"", "\"mean\"", "\"std\"", "\"scale\"", "\"iciia\"",
-                          "\"file\": \"iciia.safetensors\"", "\"labels\"", "\"history\"", "\"capacity\": 32",
+                          "\"file\": \"iciia.safetensors\"", "\"adaptation\"", "\"default\": \"iciia\"", "\"labels\"", "\"history\"", "\"capacity\": 32",
                           "\"samples\": \"samples/index.json\""}) {
     const size_t next = manifest.find(key, at);
     ASSERT_NE(next, std::string::npos) << key << " missing or out of order in\n" << manifest;

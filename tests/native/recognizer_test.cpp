@@ -69,6 +69,56 @@ TEST(Bundle, ManifestRoundTripsAndFieldsAreChecked) {
                      {"backbone.preprocess.std[0]", "number"});
 }
 
+TEST(Bundle, BackboneOnlyBundlesAdaptByPriorCorrection) {
+  Bundle b;
+  BundleManifest m = b.manifest;
+  EXPECT_EQ(m.default_adaptation(), Adaptation::kIciia);
+  m.iciia.reset();
+  EXPECT_EQ(m.default_adaptation(), Adaptation::kPrior);
+  const std::string json = manifest_to_json(m);
+  EXPECT_EQ(json.find("\"iciia\":"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"default\": \"prior\""), std::string::npos) << json;
+  const BundleManifest back = parse_manifest(json);
+  EXPECT_FALSE(back.iciia.has_value());
+  EXPECT_EQ(back.default_adaptation(), Adaptation::kPrior);
+  // Its fingerprint covers the backbone alone, and differs from the full bundle's.
+  const Fingerprint f = verify_bundle(back, b.backbone, {});
+  EXPECT_NE(f, verify_bundle(b.manifest, b.backbone, b.iciia));
+  test::expect_error([&] { verify_bundle(back, b.backbone, b.iciia); }, ErrorCode::kInvalidArgument,
+                     {"manifest names none"});
+  // 'iciia' as the default needs the weights, in the reader and the writer.
+  std::string wants = json;
+  wants.replace(wants.find("\"prior\""), 7, "\"iciia\"");
+  test::expect_error([&] { parse_manifest(wants); }, ErrorCode::kFormat, {"adaptation.default", "ICIIA weights"});
+  m.adaptation = Adaptation::kIciia;
+  test::expect_error([&] { manifest_to_json(m); }, ErrorCode::kInvalidArgument, {"without ICIIA weights"});
+  std::string unknown = json;
+  unknown.replace(unknown.find("\"prior\""), 7, "\"magic\"");
+  test::expect_error([&] { parse_manifest(unknown); }, ErrorCode::kFormat, {"adaptation.default", "'magic'"});
+}
+
+TEST(Bundle, SourcePriorIsCheckedAndNormalised) {
+  Bundle b;
+  BundleManifest m = b.manifest;
+  m.source_prior.assign(m.labels.size(), 2.0);
+  m.source_prior[0] = 6.0;
+  const std::string json = manifest_to_json(m);
+  const BundleManifest back = parse_manifest(json);
+  ASSERT_EQ(back.source_prior.size(), m.labels.size());
+  double sum = 0;
+  for (double p : back.source_prior) sum += p;
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_NEAR(back.source_prior[0] / back.source_prior[1], 3.0, 1e-12);
+  m.source_prior.pop_back();
+  test::expect_error([&] { manifest_to_json(m); }, ErrorCode::kInvalidArgument, {"source_prior"});
+  std::string negative = json;
+  negative.replace(negative.find("6.0"), 3, "-1.0");
+  test::expect_error([&] { parse_manifest(negative); }, ErrorCode::kFormat, {"adaptation.source_prior[0]", ">= 0"});
+  std::string shorter = json;
+  shorter.replace(shorter.find("6.0,"), 4, "");
+  test::expect_error([&] { parse_manifest(shorter); }, ErrorCode::kFormat, {"adaptation.source_prior", "one per label"});
+}
+
 TEST(Bundle, Sha256MismatchNamesTheFileAndFingerprintTracksBothFiles) {
   Bundle b;
   const Fingerprint f = verify_bundle(b.manifest, b.backbone, b.iciia);

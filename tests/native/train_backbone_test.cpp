@@ -7,7 +7,7 @@
 #include "engine/engine.h"
 #include "onnx/onnx_writer.h"
 #include "train/backbone/cnn.h"
-#include "train/bundle/manifest.h"
+#include "train/bundle/bundle.h"
 #endif
 
 namespace iciia::train {

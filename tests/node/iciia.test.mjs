@@ -55,7 +55,7 @@ test('reproduces the project fixtures to 1e-4', async (t) => {
 test('cached session queries match full recompute to 1e-5', async () => {
   for (const { name, weights } of weightPairs(fixturesDir)) {
     const model = await IciiaModel.load(read(weights));
-    const session = new IciiaSession(model, { capacity: 5 });
+    const session = await IciiaSession.create(model, { capacity: 5 });
     const { dim, numLayers, attention } = model.config;
     const exactAfterEviction = numLayers === 1 || !session.cached;
     for (let step = 0; step < 9; step++) {
@@ -85,7 +85,7 @@ test('malformed weights give a ModelFormatError that says what is wrong', async 
 
 test('bad features throw a typed error and leave the history intact', async () => {
   const model = await IciiaModel.load(read(weightPairs(fixturesDir)[0].weights));
-  const session = new IciiaSession(model, { capacity: 4 });
+  const session = await IciiaSession.create(model, { capacity: 4 });
   const dim = model.config.dim;
   session.append(randomVector(dim, 1));
   const before = session.query(randomVector(dim, 2)).logits;
@@ -97,7 +97,8 @@ test('bad features throw a typed error and leave the history intact', async () =
   nan[1] = NaN;
   assert.throws(() => session.query(nan), /not finite/);
   assert.throws(() => session.append('abc'), TypeError);
-  assert.throws(() => new IciiaSession(model, { capacity: 0 }), InvalidArgumentError);
+  await assert.rejects(IciiaSession.create(model, { capacity: 0 }), InvalidArgumentError);
+  await assert.rejects(IciiaSession.create({}), TypeError);
   assert.equal(session.size, 1);
   assert.deepEqual(session.query(randomVector(dim, 2)).logits, before);
   session.dispose();
@@ -108,7 +109,7 @@ test('bad features throw a typed error and leave the history intact', async () =
 
 test('a session outlives the disposal of its model', async () => {
   const model = await IciiaModel.load(read(weightPairs(fixturesDir)[0].weights));
-  const session = new IciiaSession(model, { capacity: 3 });
+  const session = await IciiaSession.create(model, { capacity: 3 });
   const dim = model.config.dim;
   const before = session.query(randomVector(dim, 5)).logits;
   model.dispose();

@@ -142,7 +142,7 @@ async function compareWithPytorch(t, name) {
     assert.deepEqual(out[outName].dims, ref.shape);
     const diff = maxAbsDiff(out[outName].data, ref.data);
     const refMax = ref.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    // DESIGN.md's bound: 1e-4 relative to the logits' scale. onnxruntime-web
+    // The bound of docs/design.md, "Backbone engine": 1e-4 relative to the logits' scale. onnxruntime-web
     // 1.30.0 meets it on all three backbones (max |diff| 3.7e-8 .. 2.7e-6 for
     // logits up to 0.43), so no looser tolerance is needed.
     const tol = 1e-4 * Math.max(1, refMax);

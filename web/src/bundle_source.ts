@@ -5,6 +5,7 @@
  * this side only needs the two file names to know what to fetch.
  */
 import { ModelFormatError, ModelLoadError } from './errors.js';
+import { platform } from './platform.js';
 
 /** In-memory bundle: file name (as in the manifest) → contents. */
 export type BundleFiles = Record<string, Uint8Array | ArrayBuffer | string>;
@@ -25,7 +26,7 @@ export interface LoadedBundle {
   iciia: Uint8Array;
 }
 
-/** The manifest as JSON (DESIGN.md); the core checks every field. */
+/** The manifest as JSON (docs/design.md, "Model bundle"); the core checks every field. */
 export interface BundleManifestJson {
   format: string;
   name?: string;
@@ -35,8 +36,6 @@ export interface BundleManifestJson {
   history?: { capacity?: number };
   samples?: string;
 }
-
-const isNode = typeof process === 'object' && !!process.versions?.node;
 
 function fileName(manifest: unknown, key: 'backbone' | 'iciia'): string {
   const section = (manifest as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
@@ -114,12 +113,11 @@ function httpReader(base: URL): Reader {
   };
 }
 
-async function fileReader(base: URL): Promise<Reader> {
-  const { readFile } = await import('node:fs/promises');
+function fileReader(read: (url: URL) => Promise<Uint8Array>, base: URL): Reader {
   return async (name, onBytes) => {
     const url = new URL(name, base);
     try {
-      const data = new Uint8Array(await readFile(url));
+      const data = await read(url);
       onBytes(data.length, data.length);
       return data;
     } catch (e) {
@@ -129,15 +127,9 @@ async function fileReader(base: URL): Promise<Reader> {
 }
 
 async function baseUrl(model: string | URL): Promise<URL> {
-  let s = String(model);
-  if (!s.endsWith('/')) s += '/';
-  if (isNode && !/^[a-z][a-z0-9+.-]*:/i.test(s)) {
-    const { pathToFileURL } = await import('node:url');
-    const { resolve } = await import('node:path');
-    return new URL(pathToFileURL(resolve(s)).href + '/');
-  }
-  const here = typeof location === 'object' ? location.href : undefined;
-  return new URL(s, here);
+  const url = await platform().resolve(model);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
 }
 
 export async function loadBundle(
@@ -152,7 +144,8 @@ export async function loadBundle(
     throw new TypeError(`createRecognizer: model must be a URL prefix or an object of in-memory files, got ${typeof model}`);
   }
   const base = await baseUrl(model);
-  const read = base.protocol === 'file:' ? await fileReader(base) : httpReader(base);
+  const readFileUrl = platform().readFileUrl;
+  const read = base.protocol === 'file:' && readFileUrl ? fileReader(readFileUrl, base) : httpReader(base);
 
   const sizes = new Map<string, { loaded: number; total: number | undefined }>();
   const report = (file: string) => (loaded: number, total: number | undefined) => {

@@ -1,17 +1,10 @@
 /**
- * Loading the WebAssembly core (build/wasm/iciia_core.{mjs,wasm}, shipped in
- * the package's `wasm/` folder). The caller may say where the `.wasm` comes
- * from; otherwise it is found next to the glue: read from disk under Node
- * (whose fetch cannot read file: URLs), fetched in pages and workers.
+ * The WebAssembly core's Embind interface as TypeScript sees it: what
+ * wasm/bindings.cpp and wasm/recognizer_bindings.cpp register. Written by
+ * hand; tests/node/core_interface.test.mjs compares it with the module's
+ * actual prototypes. Loading the module is web/src/loader.ts.
  */
-
-/** Options that say where the WebAssembly binary comes from. */
-export interface WasmOptions {
-  /** The `.wasm` bytes themselves; wins over `wasmPaths`. */
-  wasmBinary?: ArrayBuffer | Uint8Array;
-  /** URL prefix (folder) holding `iciia_core.mjs` and `iciia_core.wasm`. */
-  wasmPaths?: string | URL;
-}
+export { loadCore, type WasmOptions } from './loader.js';
 
 /** The raw Embind module. Internal: use the classes of this package. */
 export interface CoreModule {
@@ -128,58 +121,4 @@ export interface CoreSession {
   capacity(): number;
   cached(): boolean;
   delete(): void;
-}
-
-const isNode = typeof process === 'object' && !!process.versions?.node;
-
-function folderUrl(options: WasmOptions): URL {
-  if (options.wasmPaths !== undefined) {
-    const s = String(options.wasmPaths);
-    return new URL(s.endsWith('/') ? s : s + '/', isNode ? `file://${process.cwd()}/` : globalThis.location?.href);
-  }
-  return new URL('../wasm/', import.meta.url);
-}
-
-const cache = new Map<string, Promise<CoreModule>>();
-
-/**
- * Loads (once per location) the WebAssembly core. Checks first that the
- * engine supports SIMD128, which the build requires, and says so if not.
- */
-export function loadCore(options: WasmOptions = {}): Promise<CoreModule> {
-  const folder = folderUrl(options);
-  const key = options.wasmBinary ? '' : folder.href;
-  if (!options.wasmBinary) {
-    const hit = cache.get(key);
-    if (hit) return hit;
-  }
-  const promise = instantiate(folder, options);
-  if (!options.wasmBinary) {
-    cache.set(key, promise);
-    promise.catch(() => cache.delete(key));
-  }
-  return promise;
-}
-
-// The smallest module using a v128 instruction: (func (result v128) v128.const 0).
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 11,
-]);
-
-async function instantiate(folder: URL, options: WasmOptions): Promise<CoreModule> {
-  if (!WebAssembly.validate(SIMD_PROBE)) {
-    throw new Error('iciia-web: this JavaScript engine has no WebAssembly SIMD128 support, which the core needs');
-  }
-  let wasmBinary = options.wasmBinary;
-  if (!wasmBinary && isNode) {
-    const { readFile } = await import('node:fs/promises');
-    wasmBinary = await readFile(new URL('iciia_core.wasm', folder));
-  }
-  const glue = await import(/* @vite-ignore */ new URL('iciia_core.mjs', folder).href);
-  const factory = glue.default as (opts: object) => Promise<CoreModule>;
-  return factory({
-    ...(wasmBinary ? { wasmBinary: wasmBinary instanceof Uint8Array ? wasmBinary : new Uint8Array(wasmBinary) } : {}),
-    locateFile: (path: string) => new URL(path, folder).href,
-  });
 }

@@ -36,7 +36,7 @@ function toFloat32(x: ArrayLike<number>, what: string): Float32Array {
   return Float32Array.from(x);
 }
 
-/** ICIIA weights loaded into the core (safetensors, DESIGN.md names). */
+/** ICIIA weights loaded into the core (safetensors, the PyTorch state_dict names of docs/design.md, "Weights file"). */
 export class IciiaModel {
   #handle: CoreModel | null;
   /** @internal */
@@ -85,13 +85,22 @@ export class IciiaModel {
 export class IciiaSession {
   #handle: CoreSession | null;
 
-  constructor(model: IciiaModel, options: { capacity?: number } = {}) {
+  private constructor(handle: CoreSession) {
+    this.#handle = handle;
+  }
+
+  /**
+   * A session over `model` holding up to `capacity` (default 64) features.
+   * Asynchronous like every factory of the package, though it loads nothing.
+   */
+  static async create(model: IciiaModel, options: { capacity?: number } = {}): Promise<IciiaSession> {
+    if (!(model instanceof IciiaModel)) throw new TypeError('IciiaSession.create: expected an IciiaModel (IciiaModel.load)');
     const capacity = options.capacity ?? 64;
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new InvalidArgumentError(`IciiaSession: capacity must be a positive integer, got ${capacity}`);
+      throw new InvalidArgumentError(`IciiaSession.create: capacity must be a positive integer, got ${capacity}`);
     }
     const handle = model.handle;
-    this.#handle = core(() => new model.core.Session(handle, capacity));
+    return new IciiaSession(core(() => new model.core.Session(handle, capacity)));
   }
 
   private get handle(): CoreSession {

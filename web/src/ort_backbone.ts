@@ -1,10 +1,12 @@
 /**
- * backend: 'ort' — onnxruntime-web (an optional peer dependency) runs the
- * backbone; the core still preprocesses (same arithmetic as 'native') and
- * runs ICIIA and the history on the features it returns. For models the
- * core's engine cannot run, or to compare the two.
+ * backend: 'ort' — onnxruntime-web runs the backbone; the core still
+ * preprocesses (same arithmetic as 'native') and runs ICIIA and the history
+ * on the features it returns. For models the core's engine cannot run, or to
+ * compare the two. The caller passes the onnxruntime-web module
+ * (`import * as ort from 'onnxruntime-web'`): the package never imports it,
+ * so a bundler never looks for a package the app did not install.
  */
-import { ModelFormatError, IciiaError } from './errors.js';
+import { DisposedError, IciiaError, ModelFormatError } from './errors.js';
 import type { BundleManifestJson } from './bundle_source.js';
 
 /** The parts of onnxruntime-web this uses. */
@@ -39,18 +41,15 @@ export class OrtBackbone {
     this.#dims = [1, pre.channels, pre.size[0], pre.size[1]];
   }
 
-  static async create(model: Uint8Array, manifest: BundleManifestJson, ort?: OrtModule): Promise<OrtBackbone> {
-    let mod = ort;
-    if (!mod) {
-      try {
-        const name = 'onnxruntime-web';  // a variable: bundlers must not insist on the optional dependency
-        mod = (await import(/* @vite-ignore */ name)) as OrtModule;
-      } catch (e) {
-        throw new IciiaError(
-          `backend 'ort' needs the optional peer dependency onnxruntime-web (npm install onnxruntime-web), or pass it as options.ort: ${(e as Error).message}`,
-          'MissingDependency',
-        );
-      }
+  static async create(model: Uint8Array, manifest: BundleManifestJson, ort: OrtModule | undefined): Promise<OrtBackbone> {
+    const mod = ort;
+    if (!mod || typeof mod.InferenceSession?.create !== 'function' || typeof mod.Tensor !== 'function') {
+      throw new IciiaError(
+        "backend 'ort' needs onnxruntime-web passed as options.ort: npm install onnxruntime-web, then " +
+        "createRecognizer({ ..., backend: 'ort', ort: await import('onnxruntime-web') })" +
+        (mod ? ' (the object given has no InferenceSession.create or Tensor)' : ''),
+        'MissingDependency',
+      );
     }
     const session = await mod.InferenceSession.create(model, { executionProviders: ['wasm'] });
     for (const name of [manifest.backbone.features, manifest.backbone.logits]) {
@@ -66,7 +65,7 @@ export class OrtBackbone {
   }
 
   async run(input: Float32Array): Promise<{ features: Float32Array; logits: Float32Array }> {
-    if (!this.#session) throw new IciiaError('ort backbone used after dispose()', 'Disposed');
+    if (!this.#session) throw new DisposedError("backend 'ort' (onnxruntime-web session)");
     const out = await this.#session.run({ [this.#input]: new this.#ort.Tensor('float32', input, this.#dims) }, [this.#features, this.#logits]);
     return { features: out[this.#features].data as Float32Array, logits: out[this.#logits].data as Float32Array };
   }

@@ -28,7 +28,7 @@ export interface RecognizerOptions extends WasmOptions {
   historyCapacity?: number;
   /** 'native' (default): the core's engine runs the backbone. 'ort': onnxruntime-web does. */
   backend?: 'native' | 'ort';
-  /** The onnxruntime-web module for backend 'ort' (default: `import('onnxruntime-web')`). */
+  /** The onnxruntime-web module, needed by backend 'ort' (`await import('onnxruntime-web')`); the package never imports it. */
   ort?: OrtModule;
   /** Called while the bundle downloads. */
   onProgress?: (progress: LoadProgress) => void;
@@ -80,7 +80,7 @@ export interface History {
   size(): Promise<number>;
   /** Deletes this client's records (for this model and any other). */
   clear(): Promise<void>;
-  /** The records, in the versioned binary format "iciia-history/1" (see the README). */
+  /** The records, in the versioned binary format "iciia-history/1" (docs/design.md, "History store"). */
   export(): Promise<Uint8Array>;
   /** Appends exported records (same model only); resolves to how many were read. */
   import(data: Uint8Array | ArrayBuffer | Blob): Promise<number>;
@@ -123,6 +123,9 @@ function call<T>(start: (cb: CoreCallback<T>) => void): Promise<T> {
   });
 }
 
+type RecognizerParts = [handle: CoreRecognizer, manifest: BundleManifestJson, options: RecognizerOptions, ort: OrtBackbone | null];
+let newRecognizer: (...parts: RecognizerParts) => Recognizer;
+
 export class Recognizer {
   readonly clientId: string;
   readonly labels: readonly string[];
@@ -140,8 +143,12 @@ export class Recognizer {
   #disposed = false;
   readonly #lockName: string;
 
-  /** @internal use createRecognizer() */
-  constructor(handle: CoreRecognizer, manifest: BundleManifestJson, options: RecognizerOptions, ort: OrtBackbone | null) {
+  // createRecognizer() is the one way to make one (the constructor is private; this hands it out).
+  static {
+    newRecognizer = (...parts) => new Recognizer(...parts);
+  }
+
+  private constructor(...[handle, manifest, options, ort]: RecognizerParts) {
     const info = handle.info();
     this.#handle = handle;
     this.#ort = ort;
@@ -300,7 +307,7 @@ export async function createRecognizer(options: RecognizerOptions): Promise<Reco
   let ort: OrtBackbone | null = null;
   try {
     if (options.backend === 'ort') ort = await OrtBackbone.create(bundle.backbone, bundle.manifest, options.ort);
-    const rec = new Recognizer(handle, bundle.manifest, options, ort);
+    const rec = newRecognizer(handle, bundle.manifest, options, ort);
     await rec.history.size();  // load the history now, so the first recognize is not the slow one
     return rec;
   } catch (e) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "onnx/onnx_model.h"
-#include "train/bundle/manifest.h"
+#include "pipeline/bundle.h"
 
 namespace iciia::train {
 

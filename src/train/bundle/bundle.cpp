@@ -96,39 +96,58 @@ std::vector<size_t> pick_balanced(const std::vector<int32_t>& labels, int num_cl
   return out;
 }
 
-Manifest write_bundle(const BundleOptions& opt) {
+BundleManifest read_manifest(const std::string& path) {
+  const std::vector<uint8_t> bytes = data::read_file(path, kMaxManifestBytes);
+  return parse_manifest(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+BackboneInfo read_backbone_info(const OnnxModel& model, const std::string& name) {
+  BackboneInfo info;
+  for (const auto& [key, value] : model.metadata_props)
+    if (key == kBackboneMetadataKey)
+      info = parse_backbone_metadata(value, name + " (metadata " + kBackboneMetadataKey + ")");
+  return info;
+}
+
+BundleManifest write_bundle(const BundleOptions& opt) {
   if (opt.capacity < 1) mismatch("--capacity must be at least 1");
   if (opt.samples < 0 || opt.samples > 10000) mismatch("--samples must be in [0, 10000]");
   const std::vector<uint8_t> backbone = data::read_file(opt.backbone, kMaxWeightsBytes);
   const std::vector<uint8_t> weights = data::read_file(opt.iciia, kMaxWeightsBytes);
 
-  Manifest m;
+  BundleManifest m;
   m.name = opt.name;
   m.history_capacity = opt.capacity;
-  m.backbone = read_backbone_info(parse_onnx(backbone), opt.backbone);
-  if (opt.preprocess) m.backbone.preprocess = opt.preprocess;
-  if (!m.backbone.preprocess)
+  const BackboneInfo info = read_backbone_info(parse_onnx(backbone), opt.backbone);
+  m.input = info.input;
+  m.features = info.features;
+  m.logits = info.logits;
+  if (opt.preprocess)
+    m.preprocess = *opt.preprocess;
+  else if (info.preprocess)
+    m.preprocess = *info.preprocess;
+  else
     mismatch("'" + opt.backbone + "' carries no preprocessing (not made by iciia train-backbone): pass --preprocess");
   if (opt.labels.empty())
-    m.labels = m.backbone.labels;
+    m.labels = info.labels;
   else if (opt.labels.ends_with(".safetensors"))
     m.labels = read_features(opt.labels).class_names;
   else
     m.labels = read_labels_file(opt.labels);
   if (m.labels.empty()) mismatch("no labels: pass --labels (the backbone carries none)");
 
-  const PreprocessSpec& spec = *m.backbone.preprocess;
+  const PreprocessSpec& spec = m.preprocess;
   engine::EngineOptions eo;
   eo.input_dims = {1, spec.channels, spec.height, spec.width};
-  eo.tensors = {m.backbone.features, m.backbone.logits};
+  eo.tensors = {m.features, m.logits};
   const engine::Engine e = engine::Engine::load(backbone, eo);
-  const int64_t d = row_width(e.dims(m.backbone.features)), c = row_width(e.dims(m.backbone.logits));
+  const int64_t d = row_width(e.dims(m.features)), c = row_width(e.dims(m.logits));
   const IciiaConfig config = IciiaModel::load(weights)->config();
   if (config.dim != d)
-    mismatch("the backbone's '" + m.backbone.features + "' has " + std::to_string(d) + " values, the ICIIA module " +
+    mismatch("the backbone's '" + m.features + "' has " + std::to_string(d) + " values, the ICIIA module " +
              "expects dim " + std::to_string(config.dim));
   if (config.num_classes != c || static_cast<int64_t>(m.labels.size()) != c)
-    mismatch("class counts disagree: backbone '" + m.backbone.logits + "' " + std::to_string(c) + ", ICIIA " +
+    mismatch("class counts disagree: backbone '" + m.logits + "' " + std::to_string(c) + ", ICIIA " +
              std::to_string(config.num_classes) + ", labels " + std::to_string(m.labels.size()));
 
   data::Dataset set;  // of the samples, read before anything is written
@@ -140,10 +159,10 @@ Manifest write_bundle(const BundleOptions& opt) {
 
   const fs::path out(opt.out);
   fs::create_directories(out);
-  write_bytes(out / m.backbone_file, backbone);
-  write_bytes(out / m.iciia_file, weights);
-  m.backbone_sha256 = sha256_hex(backbone);
-  m.iciia_sha256 = sha256_hex(weights);
+  m.backbone = {"backbone.onnx", sha256_hex(backbone)};
+  m.iciia = BundleManifest::File{"iciia.safetensors", sha256_hex(weights)};
+  write_bytes(out / m.backbone.file, backbone);
+  write_bytes(out / m.iciia->file, weights);
   std::string labels_txt;
   for (const auto& l : m.labels) labels_txt += l + "\n";
   write_text(out / "labels.txt", labels_txt);
@@ -163,7 +182,7 @@ Manifest write_bundle(const BundleOptions& opt) {
     write_text(out / "samples" / "index.json", index + "\n]\n");
     m.samples = "samples/index.json";
   }
-  write_text(out / "manifest.json", manifest_json(m));
+  write_text(out / "manifest.json", manifest_to_json(m));
   return m;
 }
 

@@ -1,6 +1,8 @@
-// `iciia bundle`: a model bundle folder (DESIGN.md, "Model bundle") from a
-// backbone ONNX and ICIIA weights: manifest.json, copies of both weight
+// `iciia bundle`: a model bundle folder (docs/design.md, "Model bundle") from
+// a backbone ONNX and ICIIA weights: manifest.json, copies of both weight
 // files, labels.txt, and optionally samples/ (PNG test images + index.json).
+// Also the file-side readers of the bundle description: a manifest on disk,
+// and the "iciia.backbone" metadata of an ONNX model.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "train/bundle/manifest.h"
+#include "onnx/onnx_model.h"
+#include "pipeline/bundle.h"
 #include "train/data/dataset.h"
 
 namespace iciia::train {
@@ -32,7 +35,13 @@ struct BundleOptions {
 // width and logits count match the ICIIA weights and the labels) before
 // writing anything; kInvalidArgument says which do not. Returns the manifest
 // written.
-Manifest write_bundle(const BundleOptions& options);
+BundleManifest write_bundle(const BundleOptions& options);
+
+// manifest.json from disk (kIo if unreadable, parse_manifest's errors).
+BundleManifest read_manifest(const std::string& path);
+// The model's "iciia.backbone" metadata, or defaults when it has none
+// (kFormat naming `name` when it is malformed).
+BackboneInfo read_backbone_info(const OnnxModel& model, const std::string& name);
 
 // Lines of a text file, trailing whitespace removed, blank lines skipped.
 std::vector<std::string> read_labels_file(const std::string& path);

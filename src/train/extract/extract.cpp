@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "onnx/onnx_model.h"
+#include "train/bundle/bundle.h"
 #include "train/data/file_bytes.h"
 #include "train/progress.h"
 #include "util/error.h"
@@ -24,15 +25,14 @@ struct ResolvedBackbone {
 
 ResolvedBackbone resolve_backbone(const ExtractOptions& options) {
   ResolvedBackbone r;
-  std::optional<Manifest> manifest;
+  std::optional<BundleManifest> manifest;
   if (!options.bundle.empty()) manifest = read_manifest(options.bundle);
   r.path = options.model;
   if (r.path.empty() && manifest)
-    r.path = (std::filesystem::path(options.bundle).parent_path() / manifest->backbone_file).string();
+    r.path = (std::filesystem::path(options.bundle).parent_path() / manifest->backbone.file).string();
   if (r.path.empty()) throw Error(ErrorCode::kInvalidArgument, "no backbone: pass --model or --bundle");
   if (manifest) {
-    r.info = manifest->backbone;
-    r.info.labels = manifest->labels;
+    r.info = {manifest->input, manifest->features, manifest->logits, manifest->preprocess, manifest->labels};
   } else {
     r.info = read_backbone_info(parse_onnx(data::read_file(r.path, kMaxModelBytes)), r.path);
   }

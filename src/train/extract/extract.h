@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "train/bundle/manifest.h"
+#include "pipeline/bundle.h"
 #include "train/data/dataset.h"
 #include "train/features_file.h"
 

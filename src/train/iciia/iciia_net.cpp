@@ -92,7 +92,7 @@ torch::Tensor IciiaNet::embed(const torch::Tensor& x) const {
   return padded.index_select(-1, embed_index_);
 }
 
-// Partitioned projection of DESIGN.md on the last axis; g = 1 is a plain
+// Partitioned projection (docs/design.md, "ICIIA module") on the last axis; g = 1 is a plain
 // nn.Linear (shuffle is the identity then).
 torch::Tensor IciiaNet::plinear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
   const int64_t g = config_.num_partitions, mo = w.size(-2), mi = w.size(-1);

@@ -1,4 +1,4 @@
-// The trainable ICIIA module (libtorch): DESIGN.md's semantics, parameters
+// The trainable ICIIA module (libtorch): the semantics of docs/design.md, "ICIIA module", parameters
 // under the paper's state_dict names so a trained module saves to a weights
 // file the runtime (IciiaModel) loads, and the paper's files load into it.
 //
@@ -41,7 +41,7 @@ class IciiaNet {
   torch::Tensor forward(const torch::Tensor& x, double dropout = 0.0,
                         std::optional<at::Generator> generator = std::nullopt) const;
 
-  // Writes the weights file with the `__metadata__` of DESIGN.md. Throws
+  // Writes the weights file with the `__metadata__` of docs/design.md, "Weights file". Throws
   // kInvalidArgument for `ff`, which the runtime cannot run.
   void save(const std::string& path) const;
   // The parameters as host tensors under their state_dict names, in

@@ -1,9 +1,10 @@
-// The in-page half of `node tests/bench/backbone.mjs --browser`: loads our
-// package (web/dist, wasm from web/wasm) and onnxruntime-web's ESM wasm build,
-// and exposes window.iciiaBench = { init, runModel } for the Node driver
-// (run.mjs) to call through page.evaluate. Everything is fetched from the
-// driver's loopback server under the same paths as in the repository, except
-// onnxruntime-web's dist folder (ort_web.mjs).
+// The in-page half of the in-browser benchmarks: loads our package (web/dist,
+// wasm from web/wasm) and onnxruntime-web's ESM wasm build, and exposes
+// window.iciiaBench for the Node drivers to call through page.evaluate:
+// { init, runModel } for `node tests/bench/backbone.mjs --browser` (run.mjs),
+// { env, recognize } for `node tests/bench/recognize.mjs`. Everything is
+// fetched from the driver's loopback server under the same paths as in the
+// repository, except onnxruntime-web's dist folder (ort_web.mjs).
 
 const status = (text) => {
   const el = document.getElementById('status');
@@ -11,7 +12,7 @@ const status = (text) => {
 };
 
 try {
-  const [{ loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
+  const [{ createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
     import('./ort_web.mjs').then((m) => m.loadOrt()),
     import('/tests/bench/clock.mjs'),
@@ -82,7 +83,51 @@ try {
     }
   }
 
-  window.iciiaBench = { init, runModel };
+  /** Random pixels of a `width` x `height` image with `channels` channels (content does not change the cost). */
+  function randomImage({ width, height, channels }) {
+    const data = new Uint8Array(width * height * channels);
+    for (let at = 0; at < data.length; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+    return { data, width, height, channels };
+  }
+
+  /**
+   * End-to-end recognize() in one configuration: a recognizer on `model`
+   * with `backend`, its history cleared then filled with `capacity` images,
+   * `warmup` untimed calls, then `reps` timed calls, every one remembered (so
+   * each pays the store and evicts the oldest record, as a full history
+   * does). Returns plain rows.
+   */
+  async function recognize({ model, backend, capacity, warmup, reps, image }) {
+    status(`${backend}: ${model}`);
+    const rec = await createRecognizer({
+      model: new URL(model, location.href).href,
+      clientId: `bench-${backend}`,
+      historyCapacity: capacity,
+      backend,
+      ...(backend === 'ort' ? { ort } : {}),
+      database: 'iciia-bench',
+    });
+    try {
+      await rec.history.clear();
+      const images = Array.from({ length: 8 }, () => randomImage(image));
+      for (let i = 0; i < capacity + warmup; i++) await rec.recognize(images[i % images.length]);
+      const rows = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        const r = await rec.recognize(images[i % images.length]);
+        rows.push({ total: performance.now() - t0, ...r.timings, history: r.attention.length });
+      }
+      await rec.history.clear();
+      return { backend: rec.backend, rows };
+    } finally {
+      rec.dispose();
+      status('idle');
+    }
+  }
+
+  const env = () => ({ userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated === true });
+
+  window.iciiaBench = { init, runModel, recognize, env };
   status('ready');
 } catch (e) {
   window.iciiaBenchError = String(e?.stack ?? e);

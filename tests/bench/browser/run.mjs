@@ -18,7 +18,6 @@ import { DEFAULT_CHROMIUM, openBrowser } from '../../browser/harness.mjs';
 import { ORT_DIST } from './ort_web.mjs';
 
 const ORT_PROJECT = join(ROOT, 'tests/ort');
-const PAGE = '/tests/bench/browser/page.html';
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
 /**
@@ -44,13 +43,20 @@ export function addOrtRoutes(routes) {
  * The allow-list: URL path → { file } or { bytes }. The page, its modules,
  * the package, onnxruntime-web's wasm build, the models and the input.
  */
-function allowList(models, input) {
-  const files = new Map();
+export const PAGE = '/tests/bench/browser/page.html';
+
+/** The benchmark page, its modules, the package and onnxruntime-web's wasm build; returns onnxruntime-web's version. */
+export function addPageRoutes(files) {
   for (const f of ['tests/bench/browser/page.html', 'tests/bench/browser/page.mjs', 'tests/bench/browser/measure.mjs',
     'tests/bench/browser/ort_web.mjs', 'tests/bench/clock.mjs'])
     files.set(urlPath(join(ROOT, f)), { file: join(ROOT, f) });
   addPackageRoutes(files);
-  const ortVersion = addOrtRoutes(files);
+  return addOrtRoutes(files);
+}
+
+function allowList(models, input) {
+  const files = new Map();
+  const ortVersion = addPageRoutes(files);
   models.forEach((m, i) => {
     if (!existsSync(m)) throw new Error(`missing ${m}`);
     files.set(`/models/${i}/${encodeURIComponent(basename(m))}`, { file: m });

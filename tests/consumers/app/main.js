@@ -1,0 +1,33 @@
+// A new user's app: the package installed from its tarball, no option beyond
+// the model and the client id. Recognizes the bundle's sample images (copied
+// beside the app as model/), remembering each, and publishes what happened
+// as window.consumerResult (or window.consumerError) for the test to read.
+import { createRecognizer } from 'iciia-web';
+
+async function run() {
+  const rec = await createRecognizer({ model: 'model/', clientId: 'consumer' });
+  const before = await rec.history.size();
+  const index = await (await fetch('model/samples/index.json')).json();
+  const results = [];
+  for (const sample of index) {
+    const bitmap = await createImageBitmap(await (await fetch(`model/samples/${sample.file}`)).blob());
+    const r = await rec.recognize(bitmap, { topK: 1 });
+    bitmap.close();
+    results.push({ label: sample.label, top: r.top[0].index, baseline: r.baseline[0].index, attention: r.attention.length });
+  }
+  const after = await rec.history.size();
+  rec.dispose();
+  return { before, after, labels: rec.labels.length, results };
+}
+
+const out = document.getElementById('out');
+run().then(
+  (r) => {
+    window.consumerResult = r;
+    out.textContent = JSON.stringify(r, null, 1);
+  },
+  (e) => {
+    window.consumerError = String(e?.stack ?? e);
+    out.textContent = window.consumerError;
+  },
+);
