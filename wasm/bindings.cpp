@@ -113,8 +113,8 @@ val read_safetensors(const val& bytes) {
       val shape = val::array();
       for (auto d : t.shape) shape.call<void>("push", static_cast<double>(d));
       o.set("shape", shape);
-      if (t.dtype == iciia::DType::kF32 || t.dtype == iciia::DType::kF16 || t.dtype == iciia::DType::kBF16 ||
-          t.dtype == iciia::DType::kF64)
+      if (t.dtype == iciia::SafetensorsDType::kF32 || t.dtype == iciia::SafetensorsDType::kF16 || t.dtype == iciia::SafetensorsDType::kBF16 ||
+          t.dtype == iciia::SafetensorsDType::kF64)
         o.set("data", copy_out(file.to_f32(t)));
       tensors.set(t.name, o);
     }

@@ -7,7 +7,9 @@
 #include <new>
 #include <stdexcept>
 
+#include "engine/op_registry.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia::engine {
 
@@ -18,12 +20,6 @@ constexpr int64_t kMax64 = std::numeric_limits<int64_t>::max();
 // Saturating arithmetic on non-negative counts.
 int64_t sat_add(int64_t a, int64_t b) { return b > kMax64 - a ? kMax64 : a + b; }
 int64_t sat_mul(int64_t a, int64_t b) { return a != 0 && b > kMax64 / a ? kMax64 : a * b; }
-
-std::string dims_str(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
 
 std::string count_str(int64_t n) { return n == kMax64 ? "more than 2^63" : std::to_string(n); }
 
@@ -52,20 +48,20 @@ void check_input_dims(const std::string& name, const std::vector<int64_t>& dims,
   int64_t product = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] > o.max_input_dim)
-      over_limit("input '" + name + "' " + dims_str(dims) + ": dimension " + std::to_string(i) + " is " +
+      over_limit("input '" + name + "' " + dims_string(dims) + ": dimension " + std::to_string(i) + " is " +
                      std::to_string(dims[i]),
                  o.max_input_dim, "max_input_dim");
     product = sat_mul(product, std::max<int64_t>(dims[i], 0));  // negative dims: infer() rejects them
   }
   if (product > o.max_input_elements)
-    over_limit("input '" + name + "' " + dims_str(dims) + " has " + count_str(product) + " elements",
+    over_limit("input '" + name + "' " + dims_string(dims) + " has " + count_str(product) + " elements",
                o.max_input_elements, "max_input_elements");
 }
 
-// Estimated work of one runtime node in one run: multiply-adds of Conv, Gemm
-// and MatMul, window taps of pooling, plus one operation per element read or
-// written. Shapes are inferred and within max_value_elements, so every
-// numel() is small; products saturate.
+// Estimated work of one runtime node in one run: multiply-adds and window
+// taps per output element (its op table entry), plus one operation per
+// element read or written. Shapes are inferred and within
+// max_value_elements, so every numel() is small; products saturate.
 int64_t node_ops(const Graph& g, const Node& n) {
   int64_t traffic = 0;
   for (int id : n.inputs)
@@ -74,30 +70,10 @@ int64_t node_ops(const Graph& g, const Node& n) {
   for (int id : n.outputs)
     if (id >= 0) out = sat_add(out, g.values[id].numel());
   traffic = sat_add(traffic, out);
-  int64_t per_output = 0;  // extra operations per output element
-  const std::string& op = n.op_type();
-  if (op == "Conv" && n.inputs.size() > 1 && n.inputs[1] >= 0) {
-    const auto& w = g.values[n.inputs[1]].dims;
-    per_output = 1;
-    for (size_t i = 1; i < w.size(); ++i) per_output = sat_mul(per_output, w[i]);
-  } else if ((op == "Gemm" || op == "MatMul") && !n.inputs.empty() && n.inputs[0] >= 0) {
-    const auto& a = g.values[n.inputs[0]].dims;
-    const bool trans_a = op == "Gemm" && n.onnx.attr_int("transA", 0) != 0;
-    if (!a.empty()) per_output = trans_a ? a.front() : a.back();
-  } else if (op == "MaxPool" || op == "AveragePool") {
-    per_output = 1;
-    for (int64_t k : n.onnx.attr_ints("kernel_shape")) per_output = sat_mul(per_output, std::max<int64_t>(k, 1));
-  }
+  int64_t per_output = 0;
+  if (n.def->macs_per_output) per_output = sat_add(per_output, n.def->macs_per_output(g, n));
+  if (n.def->taps_per_output) per_output = sat_add(per_output, n.def->taps_per_output(g, n));
   return sat_add(traffic, sat_mul(out, per_output));
-}
-
-// Ops whose runtime step reads input 0 from the arena, with no path for a
-// constant there.
-bool reads_arena_only(const std::string& op) {
-  for (const char* o : {"Conv", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "MaxPool", "AveragePool",
-                        "GlobalAveragePool"})
-    if (op == o) return true;
-  return false;
 }
 
 // What must hold before the plan packs weights and sizes the arena: few
@@ -108,10 +84,10 @@ void check_runtime(const Graph& g, const EngineOptions& o) {
     const Node& n = g.nodes[i];
     if (n.folded) continue;
     ++runtime_nodes;
-    // Constants have no arena slot, and these steps read their input 0 from
+    // Constants have no arena slot, and most steps read their input 0 from
     // the arena only: such a node on constant data (e.g. Relu of an
     // initializer, which inference does not fold) cannot run.
-    if (!n.inputs.empty() && n.inputs[0] >= 0 && g.values[n.inputs[0]].constant && reads_arena_only(n.op_type()))
+    if (!n.inputs.empty() && n.inputs[0] >= 0 && g.values[n.inputs[0]].constant && !(n.def->flags & kConstantData))
       throw Error(ErrorCode::kUnsupported, n.label() + ": its data input " + g.values[n.inputs[0]].describe() +
                                                " is a constant, and the engine does not fold " + n.op_type() +
                                                " at load time");
@@ -170,7 +146,7 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
   build.max_value_elements = options.max_value_elements;
   build.max_folded_elements = options.max_folded_elements;
   infer(e.graph_, build);
-  if (e.graph_.values[e.input_].dtype != DType::kFloat32)
+  if (e.graph_.values[e.input_].dtype != ValueDType::kFloat32)
     throw Error(ErrorCode::kUnsupported, "input " + e.graph_.values[e.input_].describe() + " is not float");
   // Declared dims may be open beyond the batch: the inferred ones are what counts.
   check_input_dims(in.name, e.graph_.values[e.input_].dims, options);
@@ -263,7 +239,7 @@ std::vector<StepTiming> Engine::run_profiled(std::span<const float> input) {
 std::vector<float> Engine::read(const std::string& name) const {
   const int id = value_id(name);
   const Value& v = graph_.values[id];
-  if (v.constant) return v.dtype == DType::kInt64 ? std::vector<float>(v.i64.begin(), v.i64.end()) : v.f32;
+  if (v.constant) return v.dtype == ValueDType::kInt64 ? std::vector<float>(v.i64.begin(), v.i64.end()) : v.f32;
   const Slot& s = plan_.slots[id];
   const float* src = arena_.data() + s.offset;
   std::vector<float> out(static_cast<size_t>(v.numel()));

@@ -80,6 +80,7 @@ class Engine {
   std::vector<int64_t> dims(const std::string& name) const;
   const GraphStats& stats() const { return stats_; }
   const Plan& plan() const { return plan_; }
+  const Graph& graph() const { return graph_; }
   size_t arena_bytes() const { return arena_.size() * sizeof(float); }
 
   // input: numel(input_dims()) values, NCHW.

@@ -5,18 +5,13 @@
 
 #include "engine/op_registry.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia::engine {
 
 namespace {
 constexpr int64_t kMinOpset = 11;
 constexpr int64_t kMaxOpset = 17;
-
-std::string dims_str(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
 
 // Product of the dims with each counted as at least 1, saturating at the
 // int64 maximum: bounding it bounds every dim and every partial product that
@@ -105,7 +100,7 @@ void check_fold_before_folding(Graph& g, Node& n, const BuildOptions& options, i
 }
 }  // namespace
 
-const char* dtype_name(DType dtype) { return dtype == DType::kInt64 ? "i64" : "f32"; }
+const char* dtype_name(ValueDType dtype) { return dtype == ValueDType::kInt64 ? "i64" : "f32"; }
 
 int64_t Value::numel() const {
   int64_t n = 1;
@@ -119,7 +114,7 @@ int64_t Value::numel() const {
 }
 
 std::string Value::describe() const {
-  return "'" + name + "' " + dtype_name(dtype) + (shape_known ? dims_str(dims) : "[?]");
+  return "'" + name + "' " + dtype_name(dtype) + (shape_known ? dims_string(dims) : "[?]");
 }
 
 int Graph::find(std::string_view name) const {
@@ -150,7 +145,7 @@ Value constant_from(const OnnxTensor& t, const std::string& context) {
     case OnnxDataType::kFloat16:
     case OnnxDataType::kBfloat16:
     case OnnxDataType::kDouble:
-      v.dtype = DType::kFloat32;
+      v.dtype = ValueDType::kFloat32;
       v.f32 = t.to_floats();
       break;
     case OnnxDataType::kInt64:
@@ -161,7 +156,7 @@ Value constant_from(const OnnxTensor& t, const std::string& context) {
     case OnnxDataType::kUint16:
     case OnnxDataType::kUint32:
     case OnnxDataType::kBool:
-      v.dtype = DType::kInt64;
+      v.dtype = ValueDType::kInt64;
       v.i64 = t.to_int64s();
       break;
     default:
@@ -171,13 +166,13 @@ Value constant_from(const OnnxTensor& t, const std::string& context) {
   return v;
 }
 
-DType value_dtype(const OnnxValueInfo& info) {
+ValueDType value_dtype(const OnnxValueInfo& info) {
   switch (info.elem_type) {
     case OnnxDataType::kFloat:
-      return DType::kFloat32;
+      return ValueDType::kFloat32;
     case OnnxDataType::kInt64:
     case OnnxDataType::kInt32:
-      return DType::kInt64;
+      return ValueDType::kInt64;
     default:
       throw Error(ErrorCode::kUnsupported, "graph input '" + info.name + "' has dtype " +
                                                onnx_dtype_name(info.elem_type) + " (expected FLOAT or INT64)");
@@ -252,18 +247,18 @@ void infer(Graph& g, const BuildOptions& options) {
       if (!v.declared.empty() && v.declared.size() != given.size())
         throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has rank " +
                                                      std::to_string(v.declared.size()) + ", given dims " +
-                                                     dims_str(given));
+                                                     dims_string(given));
       for (size_t i = 0; i < v.declared.size(); ++i)
         if (v.declared[i] >= 0 && v.declared[i] != given[i])
-          throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' is " + dims_str(v.declared) +
-                                                       " in the model (-1: open), given " + dims_str(given));
+          throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' is " + dims_string(v.declared) +
+                                                       " in the model (-1: open), given " + dims_string(given));
       for (int64_t d : given)
-        if (d < 0) throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' given negative dims " + dims_str(given));
+        if (d < 0) throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' given negative dims " + dims_string(given));
       v.dims = given;
       v.shape_known = true;
     }
     if (!v.shape_known)
-      throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has open dimensions " + dims_str(v.dims) +
+      throw Error(ErrorCode::kInvalidArgument, "input '" + v.name + "' has open dimensions " + dims_string(v.dims) +
                                                    ": give its shape");
     (void)v.numel();
     check_value_limit(v, options, "graph input '" + v.name + "'");

@@ -20,14 +20,14 @@
 
 namespace iciia::engine {
 
-enum class DType : uint8_t { kFloat32, kInt64 };
-const char* dtype_name(DType dtype);
+enum class ValueDType : uint8_t { kFloat32, kInt64 };
+const char* dtype_name(ValueDType dtype);
 
 struct OpDef;
 
 struct Value {
   std::string name;
-  DType dtype = DType::kFloat32;
+  ValueDType dtype = ValueDType::kFloat32;
   bool shape_known = false;
   std::vector<int64_t> dims;  // logical ONNX shape (NCHW for images)
   bool constant = false;      // initializer or folded: contents below

@@ -6,54 +6,29 @@ namespace iciia::engine {
 
 namespace {
 
-// Opsets 11 to 17 are supported; where semantics changed inside that range
-// (Squeeze/Unsqueeze/Split axes moving to inputs at 13, Softmax's axis at 13)
-// the infer function looks at the opset.
-constexpr OpDef kOps[] = {
-    {"Add", 7, ops::infer_binary},
-    {"AveragePool", 11, ops::infer_pool},
-    {"BatchNormalization", 9, ops::infer_batchnorm},
-    {"Cast", 9, ops::infer_cast},
-    {"Clip", 11, ops::infer_unary},
-    {"Concat", 11, ops::infer_concat},
-    {"Constant", 11, ops::infer_constant},
-    {"Conv", 11, ops::infer_conv},
-    {"Div", 7, ops::infer_binary},
-    {"Dropout", 7, ops::infer_identity},
-    {"Flatten", 11, ops::infer_flatten},
-    {"Gather", 11, ops::infer_gather},
-    {"Gemm", 11, ops::infer_gemm},
-    {"GlobalAveragePool", 1, ops::infer_global_pool},
-    {"HardSigmoid", 6, ops::infer_unary},
-    {"HardSwish", 14, ops::infer_unary},
-    {"Identity", 1, ops::infer_identity},
-    {"MatMul", 9, ops::infer_matmul},
-    {"MaxPool", 11, ops::infer_pool},
-    {"Mul", 7, ops::infer_binary},
-    {"Pad", 11, ops::infer_pad},
-    {"ReduceMean", 11, ops::infer_reduce_mean},
-    {"Relu", 6, ops::infer_unary},
-    {"Reshape", 5, ops::infer_reshape},
-    {"Shape", 1, ops::infer_shape},
-    {"Sigmoid", 6, ops::infer_unary},
-    {"Slice", 10, ops::infer_slice},
-    {"Softmax", 11, ops::infer_softmax},
-    {"Split", 11, ops::infer_split},
-    {"Squeeze", 11, ops::infer_squeeze},
-    {"Sub", 7, ops::infer_binary},
-    {"Transpose", 1, ops::infer_transpose},
-    {"Unsqueeze", 11, ops::infer_unsqueeze},
+// Opsets 11 to 17 are supported (graph.cpp); where semantics changed inside
+// that range (Squeeze/Unsqueeze/Split axes moving to inputs at 13, Softmax's
+// axis at 13) the infer function looks at the opset.
+constexpr std::span<const OpDef> (*kFamilies[])() = {
+    ops::activation_ops, ops::batchnorm_ops, ops::binary_ops, ops::conv_ops,    ops::matmul_ops,  ops::movement_ops,
+    ops::pad_ops,        ops::pool_ops,      ops::reduce_ops, ops::reshape_ops, ops::shape_ops,   ops::softmax_ops,
 };
 
 }  // namespace
 
 const OpDef* find_op(std::string_view op_type) {
-  for (const auto& def : kOps)
-    if (op_type == def.op_type) return &def;
+  for (auto family : kFamilies)
+    for (const OpDef& def : family())
+      if (op_type == def.op_type) return &def;
   return nullptr;
 }
 
-std::span<const OpDef> all_ops() { return kOps; }
+std::vector<const OpDef*> all_ops() {
+  std::vector<const OpDef*> out;
+  for (auto family : kFamilies)
+    for (const OpDef& def : family()) out.push_back(&def);
+  return out;
+}
 
 const Value& InferContext::in(size_t i) const {
   if (!has_input(i)) fail("input " + std::to_string(i) + " is required");
@@ -72,7 +47,7 @@ bool InferContext::inputs_constant() const {
   return true;
 }
 
-void InferContext::set_output(size_t i, DType dtype, std::vector<int64_t> dims) {
+void InferContext::set_output(size_t i, ValueDType dtype, std::vector<int64_t> dims) {
   for (int64_t d : dims)
     if (d < 0) fail("inferred a negative dimension for output '" + out(i).name + "'");
   Value& v = out(i);
@@ -83,7 +58,7 @@ void InferContext::set_output(size_t i, DType dtype, std::vector<int64_t> dims) 
 }
 
 void InferContext::set_constant(size_t i, std::vector<int64_t> dims, std::vector<float> data) {
-  set_output(i, DType::kFloat32, std::move(dims));
+  set_output(i, ValueDType::kFloat32, std::move(dims));
   Value& v = out(i);
   if (static_cast<int64_t>(data.size()) != v.numel()) fail("internal: folded size mismatch");
   v.constant = true;
@@ -91,7 +66,7 @@ void InferContext::set_constant(size_t i, std::vector<int64_t> dims, std::vector
 }
 
 void InferContext::set_constant(size_t i, std::vector<int64_t> dims, std::vector<int64_t> data) {
-  set_output(i, DType::kInt64, std::move(dims));
+  set_output(i, ValueDType::kInt64, std::move(dims));
   Value& v = out(i);
   if (static_cast<int64_t>(data.size()) != v.numel()) fail("internal: folded size mismatch");
   v.constant = true;
@@ -111,7 +86,7 @@ std::vector<int64_t> InferContext::constant_ints(size_t i, const char* what) con
   const Value& v = in(i);
   if (!v.constant)
     fail(std::string(what) + " (input '" + v.name + "') must be known at load time; it is computed at run time");
-  if (v.dtype == DType::kInt64) return v.i64;
+  if (v.dtype == ValueDType::kInt64) return v.i64;
   std::vector<int64_t> out;
   for (float f : v.f32) {
     if (!representable_as_int64(f))
@@ -127,6 +102,20 @@ int InferContext::axis(int64_t axis, size_t rank, const char* what) const {
     fail(std::string(what) + " " + std::to_string(axis) + " is outside [" + std::to_string(-r) + ", " +
          std::to_string(r) + ")");
   return static_cast<int>(axis < 0 ? axis + r : axis);
+}
+
+void InferContext::require_float_inputs() const {
+  for (size_t i = 0; i < num_inputs(); ++i)
+    if (has_input(i) && in(i).dtype != ValueDType::kFloat32) fail("input " + in(i).describe() + " must be float");
+}
+
+void InferContext::require_rank(const Value& v, size_t rank) const {
+  if (v.dims.size() != rank) fail("expects a rank-" + std::to_string(rank) + " input, got " + v.describe());
+}
+
+void InferContext::require_2d_window_input(const Value& x) const {
+  if (x.dims.size() != 4)
+    unsupported("a rank-" + std::to_string(x.dims.size()) + " input " + x.describe() + " (only 2-D NCHW windows run)");
 }
 
 }  // namespace iciia::engine

@@ -23,20 +23,7 @@ struct Task {
   const Node* batchnorm = nullptr;
   const Node* bias_add = nullptr;
   int alias_of = -1;  // reshape-like task whose output shares its input's memory
-};
-
-// Ops whose output is their input's data under another shape. (A Cast that
-// reaches the plan is float -> float: integer values never run.)
-bool is_reshape_like(const std::string& op) {
-  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
-         op == "Dropout" || op == "Cast";
-}
-
-// What may be folded into a task's epilogue.
-enum class FuseKind {
-  kConv,        // BatchNorm, residual Add, constant bias Add, activation
-  kGemm,        // constant bias Add, activation
-  kActivation,  // activation only (standalone BatchNorm, binary ops)
+  std::vector<int> nodes;  // its node, then the nodes fused into it
 };
 
 class Planner {
@@ -61,7 +48,7 @@ class Planner {
       const Value& v = g_.values[id];
       Slot& s = plan_.slots[id];
       if (v.constant) continue;
-      if (v.dtype != DType::kFloat32) {
+      if (v.dtype != ValueDType::kFloat32) {
         const std::string who = v.producer >= 0 ? g_.nodes[v.producer].label() : "a graph input";
         throw Error(ErrorCode::kUnsupported, "value " + v.describe() + " (from " + who +
                                                  ") is an integer tensor computed at run time, which the engine "
@@ -95,19 +82,16 @@ class Planner {
       if (n.folded || absorbed[i]) continue;
       Task t;
       t.node = &n;
-      const std::string& op = n.op_type();
+      t.nodes = {static_cast<int>(i)};
+      // Every output (several for Split; the optional extra outputs of other
+      // ops are rejected at inference).
       for (int id : n.outputs)
-        if (id >= 0 && (op == "Split" || t.outputs.empty())) t.outputs.push_back(id);
+        if (id >= 0) t.outputs.push_back(id);
       if (t.outputs.empty()) throw Error(ErrorCode::kFormat, n.label() + ": no output");
       t.output = t.outputs[0];
-      if (op == "Conv")
-        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kConv);
-      else if (op == "Gemm" || op == "MatMul")
-        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kGemm);
-      else if (op == "BatchNormalization" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
-        fuse_epilogue(t, static_cast<int>(i), absorbed, FuseKind::kActivation);
+      if (n.def->absorbs != Absorbs::kNothing) fuse_epilogue(t, static_cast<int>(i), absorbed, n.def->absorbs);
       if (t.outputs.size() == 1) t.outputs[0] = t.output;
-      if (is_reshape_like(op)) {
+      if (n.def->flags & kReshapeLike) {
         // Same bytes when both sides are in logical order, or when the shape
         // (and so the storage) is unchanged: Identity, Dropout, Cast.
         const int in = n.inputs[0];
@@ -125,36 +109,44 @@ class Planner {
   // bias, then one activation; for Gemm / MatMul: a constant bias Add, then
   // one activation; for the rest: one activation. x * HardSigmoid(x)
   // becomes hardswish and x * Sigmoid(x) SiLU.
-  void fuse_epilogue(Task& t, int index, std::vector<bool>& absorbed, FuseKind kind) {
+  void fuse_epilogue(Task& t, int index, std::vector<bool>& absorbed, Absorbs kind) {
     auto node_index = [&](const Node* c) { return static_cast<int>(c - g_.nodes.data()); };
+    auto absorb = [&](const Node* c) {
+      absorbed[node_index(c)] = true;
+      t.nodes.push_back(node_index(c));
+    };
     for (;;) {
       const int out = t.output;
       if (t.epilogue.kind != kernels::ActKind::kNone) return;  // nothing folds after the activation
       if (const auto pattern = gated_activation(out)) {
         t.epilogue = pattern->epilogue;
         t.output = pattern->mul->outputs[0];
-        absorbed[node_index(pattern->gate)] = absorbed[node_index(pattern->mul)] = true;
+        absorb(pattern->gate);
+        absorb(pattern->mul);
         continue;
       }
       const Node* c = sole_consumer(out);
       if (!c || absorbed[node_index(c)]) return;
-      const std::string& op = c->op_type();
-      if (kind == FuseKind::kConv && op == "BatchNormalization" && !t.batchnorm && t.residual < 0 && !t.bias_add) {
+      const FuseRole role = c->def->role;
+      if (kind == Absorbs::kConvEpilogue && role == FuseRole::kBatchNorm && !t.batchnorm && t.residual < 0 &&
+          !t.bias_add) {
         t.batchnorm = c;
-      } else if (kind == FuseKind::kConv && op == "Add" && t.residual < 0 && !constant_operand(*c, out)) {
+      } else if (kind == Absorbs::kConvEpilogue && role == FuseRole::kAdd && t.residual < 0 &&
+                 !constant_operand(*c, out)) {
         const int other = c->inputs[0] == out ? c->inputs[1] : c->inputs[0];
         const Value& ov = g_.values[other];
         // The other operand must exist before the conv runs and match its shape.
         if (other == out || ov.dims != g_.values[out].dims || (ov.producer >= 0 && ov.producer > index)) return;
         t.residual = other;
-      } else if (kind != FuseKind::kActivation && op == "Add" && !t.bias_add && is_bias(*c, out, kind, *t.node)) {
+      } else if (kind != Absorbs::kActivation && role == FuseRole::kAdd && !t.bias_add &&
+                 is_bias(*c, out, kind, *t.node)) {
         t.bias_add = c;
-      } else if (activation_of(g_, *c, &t.epilogue)) {
+      } else if (c->def->activation && c->def->activation(g_, *c, &t.epilogue)) {
       } else {
         return;
       }
       t.output = c->outputs[0];
-      absorbed[node_index(c)] = true;
+      absorb(c);
     }
   }
 
@@ -164,19 +156,18 @@ class Planner {
     kernels::Epilogue epilogue;
   };
 
-  // x * HardSigmoid(x) with alpha 1/6, beta 1/2 (how PyTorch exports
-  // hardswish) or x * Sigmoid(x) (SiLU / swish): x's only two consumers.
+  // x * gate(x) (OpDef::gate: hardswish, SiLU) where those are x's only
+  // two consumers.
   std::optional<Gated> gated_activation(int x) const {
     if (kept_[x] || consumers_[x].size() != 2) return std::nullopt;
     const Node* gate = &g_.nodes[consumers_[x][0]];
     const Node* mul = &g_.nodes[consumers_[x][1]];
-    if (gate->op_type() == "Mul") std::swap(gate, mul);
-    if (mul->op_type() != "Mul" || sole_consumer(gate->outputs[0]) != mul) return std::nullopt;
-    if (gate->op_type() == "HardSigmoid" && std::fabs(gate->onnx.attr_float("alpha", 0.2f) - 1.f / 6.f) < 1e-6f &&
-        std::fabs(gate->onnx.attr_float("beta", 0.5f) - 0.5f) < 1e-6f)
-      return Gated{gate, mul, kernels::Epilogue::hardswish()};
-    if (gate->op_type() == "Sigmoid") return Gated{gate, mul, kernels::Epilogue::silu()};
-    return std::nullopt;
+    if (gate->def->role == FuseRole::kGateProduct) std::swap(gate, mul);
+    if (mul->def->role != FuseRole::kGateProduct || !gate->def->gate || sole_consumer(gate->outputs[0]) != mul)
+      return std::nullopt;
+    Gated g{gate, mul, {}};
+    if (!gate->def->gate(*gate, &g.epilogue)) return std::nullopt;
+    return g;
   }
 
   // Whether one operand of binary node c (consuming `out`) is a constant.
@@ -189,16 +180,16 @@ class Planner {
   // Whether Add node c adds to `out` a constant that is one value per output
   // channel (Conv: axis 1 of NCHW; Gemm / MatMul: the last axis) or a scalar,
   // without broadcasting `out` to a larger shape.
-  bool is_bias(const Node& c, int out, FuseKind kind, const Node& producer) const {
+  bool is_bias(const Node& c, int out, Absorbs kind, const Node& producer) const {
     const int other = c.inputs[0] == out ? c.inputs[1] : c.inputs[0];
     if (other == out || other < 0) return false;
     const Value& cv = g_.values[other];
     const Value& ov = g_.values[out];
-    if (!cv.constant || cv.dtype != DType::kFloat32 || cv.dims.size() > ov.dims.size()) return false;
+    if (!cv.constant || cv.dtype != ValueDType::kFloat32 || cv.dims.size() > ov.dims.size()) return false;
     if (g_.values[c.outputs[0]].dims != ov.dims) return false;
-    if (kind == FuseKind::kGemm && producer.op_type() == "MatMul" && g_.values[producer.inputs[1]].dims.size() < 2)
+    if (kind == Absorbs::kGemmEpilogue && g_.values[producer.inputs[1]].dims.size() < 2)
       return false;  // a matrix-vector product has no column axis
-    const size_t channel_axis = kind == FuseKind::kConv ? 1 : ov.dims.size() - 1;
+    const size_t channel_axis = kind == Absorbs::kConvEpilogue ? 1 : ov.dims.size() - 1;
     const size_t off = ov.dims.size() - cv.dims.size();
     for (size_t i = 0; i < cv.dims.size(); ++i)
       if (cv.dims[i] != 1 && (i + off != channel_axis || cv.dims[i] != ov.dims[channel_axis])) return false;
@@ -283,68 +274,19 @@ class Planner {
     }
   }
 
-  // Whether a Gemm / MatMul runs as the packed GEMM (constant 2-D weights,
-  // row-major operands, Gemm's C a bias row) rather than the general step.
-  bool packed_gemm(const Task& t) const {
-    const Node& n = *t.node;
-    const Value& a = g_.values[n.inputs[0]];
-    const Value& b = g_.values[n.inputs[1]];
-    if (a.constant || !b.constant || b.dims.size() != 2) return false;
-    if (!storage_is_logical(a, plan_.slots[n.inputs[0]]) || !storage_is_logical(g_.values[t.output], plan_.slots[t.output]))
-      return false;
-    if (n.op_type() != "Gemm") return true;
-    if (n.onnx.attr_int("transA", 0) != 0) return false;
-    if (n.inputs.size() < 3 || n.inputs[2] < 0) return true;
-    const Value& c = g_.values[n.inputs[2]];
-    const int64_t cols = n.onnx.attr_int("transB", 0) != 0 ? b.dims[0] : b.dims[1];
-    return c.constant && (c.numel() == 1 || (c.numel() == cols && c.dims.back() == cols));
-  }
-
   void make_steps() {
     for (const Task& t : tasks_) {
       if (t.alias_of >= 0) continue;
+      const OpDef& def = *t.node->def;
+      if (!def.make_step)
+        throw Error(ErrorCode::kUnsupported,
+                    t.node->label() + ": the engine has no runtime implementation of " + t.node->op_type());
       StepArgs a{g_, *t.node, plan_.slots, t.output, t.epilogue, t.residual, t.batchnorm, t.bias_add, t.outputs};
-      const std::string& op = t.node->op_type();
-      const Value& x = g_.values[t.node->inputs[0]];
-      const bool takes_constants = op == "Concat" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
-                                   op == "MatMul" || op == "Gemm";
-      if (x.constant && !takes_constants)
-        throw Error(ErrorCode::kUnsupported, t.node->label() + ": " + op + " of the constant " + x.describe() +
-                                                 " at run time (the engine folds only shape arithmetic)");
-      std::unique_ptr<Step> step;
-      if (op == "Conv")
-        step = make_conv_step(a);
-      else if (op == "Gemm" || op == "MatMul")
-        step = packed_gemm(t) ? make_gemm_step(a) : make_matmul_step(a);
-      else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
-        step = make_binary_step(a);
-      else if (op == "MaxPool" || op == "AveragePool" || (op == "GlobalAveragePool" && x.dims.size() == 4))
-        step = make_pool_step(a);
-      else if (op == "GlobalAveragePool" || op == "ReduceMean")
-        step = make_reduce_mean_step(a);
-      else if (is_reshape_like(op))
-        step = make_copy_step(a);
-      else if (op == "Concat")
-        step = make_concat_step(a);
-      else if (op == "Transpose")
-        step = make_transpose_step(a);
-      else if (op == "Slice")
-        step = make_slice_step(a);
-      else if (op == "Split")
-        step = make_split_step(a);
-      else if (op == "Gather")
-        step = make_gather_step(a);
-      else if (op == "Pad")
-        step = make_pad_step(a);
-      else if (op == "Softmax")
-        step = make_softmax_step(a);
-      else if (op == "BatchNormalization")
-        step = make_batchnorm_step(a);
-      else if (activation_of(g_, *t.node, &a.epilogue))
-        step = make_activation_step(a);
-      else
-        throw Error(ErrorCode::kUnsupported, t.node->label() + ": the engine has no runtime implementation of " + op);
+      std::unique_ptr<Step> step = def.make_step(a);
       if (step->label.empty()) step->label = t.node->label();
+      if (def.macs_per_output)
+        step->macs = g_.values[t.node->outputs[0]].numel() * def.macs_per_output(g_, *t.node);
+      step->nodes = t.nodes;
       plan_.scratch_floats = std::max(plan_.scratch_floats, step->scratch_floats());
       plan_.steps.push_back(std::move(step));
     }

@@ -29,6 +29,7 @@ class Step {
   std::string label;  // the node(s) it runs, for errors and profiles
   std::string kind;   // e.g. "conv 3x3 depthwise +hardswish", for profiles
   int64_t macs = 0;
+  std::vector<int> nodes;  // graph node indices it runs: its own first, then those fused into it
 };
 
 struct Plan {

@@ -1,6 +1,5 @@
-// Factories of the runtime steps, one family per file in src/engine/ops/
-// (*_exec.cpp). Each gets the node, the slots of its values (offsets already
-// planned) and what fusion decided.
+// What a family file (src/engine/ops/) needs to build its runtime steps:
+// the arguments of a step factory (OpDef::make_step) and the storage helpers.
 //
 // Storage rule (plan.h): a runtime rank-4 float value is stored NHWC, every
 // other value (and every constant) row-major in its logical order. Steps that
@@ -14,6 +13,7 @@
 
 #include "engine/graph.h"
 #include "engine/plan.h"
+#include "engine/op_registry.h"
 #include "kernels/activation.h"
 
 namespace iciia::engine {
@@ -30,9 +30,12 @@ struct StepArgs {
   std::vector<int> outputs = {};    // every output value id (several for Split; -1: omitted)
 
   const Value& value(int id) const { return graph.values[id]; }
+  const Value& in(size_t i) const { return graph.values[node.inputs[i]]; }
+  const Value& out() const { return graph.values[output]; }
   const Slot& slot(int id) const { return slots[id]; }
   int input(size_t i) const { return node.inputs[i]; }
   bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] >= 0; }
+  std::string fused_suffix() const;  // " +residual +relu": what fusion added, for Step::kind
   // The constant operand of bias_add.
   const Value& bias_constant() const {
     const Value& v0 = value(bias_add->inputs[0]);
@@ -40,27 +43,7 @@ struct StepArgs {
   }
 };
 
-std::unique_ptr<Step> make_conv_step(const StepArgs& a);
-std::unique_ptr<Step> make_gemm_step(const StepArgs& a);        // Gemm, MatMul with constant 2-D B (packed)
-std::unique_ptr<Step> make_matmul_step(const StepArgs& a);      // MatMul / Gemm in general: batched, runtime B, any layout
-std::unique_ptr<Step> make_activation_step(const StepArgs& a);  // Relu, Clip, Sigmoid, HardSigmoid, HardSwish
-std::unique_ptr<Step> make_binary_step(const StepArgs& a);      // Add, Sub, Mul, Div
-std::unique_ptr<Step> make_pool_step(const StepArgs& a);        // MaxPool, AveragePool, GlobalAveragePool (rank 4)
-std::unique_ptr<Step> make_copy_step(const StepArgs& a);        // Reshape family when storage order changes
-std::unique_ptr<Step> make_concat_step(const StepArgs& a);      // strided_exec.cpp
-std::unique_ptr<Step> make_transpose_step(const StepArgs& a);   // strided_exec.cpp
-std::unique_ptr<Step> make_slice_step(const StepArgs& a);       // strided_exec.cpp
-std::unique_ptr<Step> make_split_step(const StepArgs& a);       // strided_exec.cpp
-std::unique_ptr<Step> make_gather_step(const StepArgs& a);      // strided_exec.cpp: constant indices
-std::unique_ptr<Step> make_pad_step(const StepArgs& a);         // constant, reflect, edge
-std::unique_ptr<Step> make_reduce_mean_step(const StepArgs& a);  // ReduceMean; GlobalAveragePool below rank 4
-std::unique_ptr<Step> make_softmax_step(const StepArgs& a);
-std::unique_ptr<Step> make_batchnorm_step(const StepArgs& a);   // standalone BatchNormalization (+ activation)
-
-// The activation a standalone node computes, if it is one the kernels fuse.
-bool activation_of(const Graph& graph, const Node& node, kernels::Epilogue* ep);
-
-// ---- Storage helpers (layout_exec.cpp) ----
+// ---- Storage helpers (steps.cpp) ----
 
 // Whether the bytes of a value stored as `slot` are in its logical row-major order.
 bool storage_is_logical(const Value& v, const Slot& slot);

@@ -7,23 +7,18 @@
 
 #include "kernels/ops.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia {
 
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 std::string config_str(const IciiaConfig& c) {
   return "dim=" + std::to_string(c.dim) + ", num_partitions=" + std::to_string(c.num_partitions) +
          ", num_classes=" + std::to_string(c.num_classes);
 }
 
-bool is_float_dtype(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64; }
+bool is_float_dtype(SafetensorsDType t) { return t == SafetensorsDType::kF32 || t == SafetensorsDType::kF16 || t == SafetensorsDType::kBF16 || t == SafetensorsDType::kF64; }
 
 // Names of one layer's tensors, in a fixed order: in_proj w/b, out_proj w/b,
 // linear1 w/b, linear2 w/b, norm1 w/b, norm2 w/b.
@@ -73,13 +68,13 @@ std::shared_ptr<const IciiaModel> IciiaModel::load(const Safetensors& file) {
     const TensorInfo* info = file.find(t.name);
     if (!info)
       throw Error(ErrorCode::kFormat, "ICIIA weights: missing tensor '" + t.name + "' (expected shape " +
-                                          shape_str(t.shape) + " for " + config_str(config) + ")");
+                                          dims_string(t.shape) + " for " + config_str(config) + ")");
     if (!is_float_dtype(info->dtype))
       throw Error(ErrorCode::kFormat, "ICIIA weights: tensor '" + t.name + "' has dtype " + dtype_name(info->dtype) +
                                           ", expected a float type (F32, F16, BF16 or F64)");
     if (info->shape != t.shape)
-      throw Error(ErrorCode::kShape, "ICIIA weights: tensor '" + t.name + "' has shape " + shape_str(info->shape) +
-                                         ", expected " + shape_str(t.shape) + " for " + config_str(config));
+      throw Error(ErrorCode::kShape, "ICIIA weights: tensor '" + t.name + "' has shape " + dims_string(info->shape) +
+                                         ", expected " + dims_string(t.shape) + " for " + config_str(config));
     t.data = file.to_f32(*info);
   }
   for (const auto& info : file.tensors())
@@ -110,7 +105,7 @@ std::shared_ptr<const IciiaModel> IciiaModel::from_tensors(const IciiaConfig& co
     for (auto d : want.shape) numel *= static_cast<size_t>(d);
     if (t.data.size() != numel)
       throw Error(ErrorCode::kShape, "ICIIA weights: tensor '" + want.name + "' has " + std::to_string(t.data.size()) +
-                                         " values, expected " + std::to_string(numel) + " " + shape_str(want.shape));
+                                         " values, expected " + std::to_string(numel) + " " + dims_string(want.shape));
     for (size_t i = 0; i < t.data.size(); ++i)
       if (!std::isfinite(t.data[i]))
         throw Error(ErrorCode::kFormat, "ICIIA weights: tensor '" + want.name + "' has a non-finite value (" +
@@ -133,7 +128,7 @@ std::shared_ptr<const IciiaModel> IciiaModel::from_tensors(const IciiaConfig& co
     w = next();
     layer.out_proj = PackedLinear(sq_shape, w, next());
     w = next();
-    layer.linear1 = PackedLinear(sq_shape, w, next());
+    layer.linear1 = PackedLinear(sq_shape, w, next(), kernels::Epilogue::relu());
     w = next();
     layer.linear2 = PackedLinear(sq_shape, w, next());
     auto vec = [&]() {
@@ -167,14 +162,14 @@ void IciiaModel::embed(const float* feature, float* out) const {
 void finish_layer(const IciiaLayer& layer, int width, int rows, float* x, const float* attn, float* tmp, float* ff,
                   float* scratch) {
   const float eps = IciiaModel::kLayerNormEps;
-  layer.out_proj.run(attn, rows, tmp, kernels::Activation::kNone, scratch);
+  layer.out_proj.run(attn, rows, tmp, scratch);
   for (int r = 0; r < rows; ++r) {
     float* xr = x + static_cast<size_t>(r) * width;
     kernels::add_layernorm(xr, tmp + static_cast<size_t>(r) * width, layer.norm1_weight.data(),
                            layer.norm1_bias.data(), xr, width, eps);
   }
-  layer.linear1.run(x, rows, ff, kernels::Activation::kRelu, scratch);
-  layer.linear2.run(ff, rows, tmp, kernels::Activation::kNone, scratch);
+  layer.linear1.run(x, rows, ff, scratch);
+  layer.linear2.run(ff, rows, tmp, scratch);
   for (int r = 0; r < rows; ++r) {
     float* xr = x + static_cast<size_t>(r) * width;
     kernels::add_layernorm(xr, tmp + static_cast<size_t>(r) * width, layer.norm2_weight.data(),
@@ -211,7 +206,7 @@ void IciiaModel::forward_embedded(const float* xe, int S, int out_rows, float* l
   const float avg = 1.f / (static_cast<float>(H) * config_.num_layers);
 
   for (const auto& layer : layers_) {
-    layer.in_proj.run(x.data(), S, qkv.data(), kernels::Activation::kNone, scratch.data());
+    layer.in_proj.run(x.data(), S, qkv.data(), scratch.data());
     for (int i = 0; i < S; ++i) {
       const int n = causal ? i + 1 : S;
       const float* row = qkv.data() + static_cast<size_t>(i) * 3 * D;
@@ -227,7 +222,7 @@ void IciiaModel::forward_embedded(const float* xe, int S, int out_rows, float* l
   const float* last = x.data() + static_cast<size_t>(S - out_rows) * D;
   std::copy(last, last + static_cast<size_t>(out_rows) * D, tmp.begin());
   kernels::relu(tmp.data(), out_rows * D);
-  classifier_.run(tmp.data(), out_rows, logits, kernels::Activation::kNone, scratch.data());
+  classifier_.run(tmp.data(), out_rows, logits, scratch.data());
 }
 
 }  // namespace iciia

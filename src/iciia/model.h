@@ -20,7 +20,7 @@ namespace iciia {
 struct IciiaLayer {
   kernels::PackedLinear in_proj;   // D -> 3D: q, k, v
   kernels::PackedLinear out_proj;  // D -> D
-  kernels::PackedLinear linear1;   // D -> D, ReLU fused
+  kernels::PackedLinear linear1;   // D -> D, ReLU fused (its epilogue)
   kernels::PackedLinear linear2;   // D -> D
   std::vector<float> norm1_weight, norm1_bias, norm2_weight, norm2_bias;
 };

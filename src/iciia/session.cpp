@@ -90,7 +90,7 @@ void IciiaSession::run_cached(bool need_logits, bool need_attention, QueryResult
 
   for (int l = 0; l < c.num_layers; ++l) {
     const IciiaLayer& layer = model_->layers()[l];
-    layer.in_proj.run(x_.data(), 1, qkv_.data(), kernels::Activation::kNone, scratch_.data());
+    layer.in_proj.run(x_.data(), 1, qkv_.data(), scratch_.data());
     std::copy_n(qkv_.data() + D_, D_, keys_[l].data() + t_off);
     std::copy_n(qkv_.data() + 2 * D_, D_, values_[l].data() + t_off);
     if (kv_only) return;
@@ -105,7 +105,7 @@ void IciiaSession::run_cached(bool need_logits, bool need_attention, QueryResult
   if (need_logits) {
     kernels::relu(x_.data(), D_);
     result->logits.resize(c.num_classes);
-    model_->classifier().run(x_.data(), 1, result->logits.data(), kernels::Activation::kNone, scratch_.data());
+    model_->classifier().run(x_.data(), 1, result->logits.data(), scratch_.data());
   }
   if (need_attention) {
     result->attention.resize(t);
@@ -118,6 +118,74 @@ void IciiaSession::append(std::span<const float> feature) {
   model_->embed(feature.data(), embedded_.data() + static_cast<size_t>(size_) * D_);
   if (cached_) run_cached(false, false, nullptr);
   commit_spare();
+}
+
+void IciiaSession::append_rows(std::span<const float> features) {
+  const int d = model_->config().dim;
+  if (features.size() % d)
+    throw Error(ErrorCode::kInvalidArgument, "ICIIA: " + std::to_string(features.size()) +
+                                                 " values are not whole rows of dim = " + std::to_string(d));
+  const int n = static_cast<int>(features.size() / d);
+  for (int i = 0; i < n; ++i) {
+    try {
+      check_feature(features.subspan(static_cast<size_t>(i) * d, d));
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string(e.what()) + " (row " + std::to_string(i) + " of " + std::to_string(n) + ")");
+    }
+  }
+  // Rows that fit without evicting: multi-row passes, in blocks that keep the
+  // workspace small. (Only an empty or partly filled session has room, and
+  // there the slots are in history order.)
+  constexpr int kBlockRows = 128;
+  int i = 0;
+  while (cached_ && size_ < capacity_ && n - i > 1) {
+    const int rows = std::min({n - i, capacity_ - size_, kBlockRows});
+    for (int r = 0; r < rows; ++r)
+      model_->embed(features.data() + static_cast<size_t>(i + r) * d,
+                    embedded_.data() + static_cast<size_t>(size_ + r) * D_);
+    append_block(rows);
+    i += rows;
+  }
+  for (; i < n; ++i) append(features.subspan(static_cast<size_t>(i) * d, d));
+}
+
+void IciiaSession::append_block(int rows) {
+  const IciiaConfig& c = model_->config();
+  const int t0 = size_, H = c.num_heads, dh = c.head_dim();
+  const size_t off = static_cast<size_t>(t0) * D_, rowsD = static_cast<size_t>(rows) * D_;
+  const float scale = 1.f / std::sqrt(static_cast<float>(dh));
+  // Workspace of the block, kept: a start-up runs several blocks.
+  std::vector<float>& x = block_x_;
+  std::vector<float>& qkv = block_qkv_;
+  x.assign(embedded_.begin() + off, embedded_.begin() + off + rowsD);
+  qkv.resize(3 * rowsD);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const IciiaLayer& layer = model_->layers()[l];
+    layer.in_proj.run(x.data(), rows, qkv.data(), scratch_.data());
+    for (int r = 0; r < rows; ++r) {
+      const float* q = qkv.data() + static_cast<size_t>(r) * 3 * D_;
+      std::copy_n(q + D_, D_, keys_[l].data() + off + static_cast<size_t>(r) * D_);
+      std::copy_n(q + 2 * D_, D_, values_[l].data() + off + static_cast<size_t>(r) * D_);
+    }
+    // The next layer's k/v need this layer's output: only causal L > 1 has
+    // them (full attention is cached for L = 1 only).
+    if (l + 1 == c.num_layers) break;
+    std::vector<float>& attn = block_attn_;
+    std::vector<float>& tmp = block_tmp_;
+    std::vector<float>& ff = block_ff_;
+    attn.resize(rowsD);
+    tmp.resize(rowsD);
+    ff.resize(rowsD);
+    for (int r = 0; r < rows; ++r) {
+      // Row t0 + r attends causally to slots 0..t0 + r, itself included.
+      const float* q = qkv.data() + static_cast<size_t>(r) * 3 * D_;
+      for (int h = 0; h < H; ++h)
+        kernels::attention_head(q + h * dh, keys_[l].data() + h * dh, values_[l].data() + h * dh, t0 + r + 1, D_, dh,
+                                scale, probs_.data(), attn.data() + static_cast<size_t>(r) * D_ + h * dh);
+    }
+    finish_layer(layer, D_, rows, x.data(), attn.data(), tmp.data(), ff.data(), scratch_.data());
+  }
+  size_ += rows;
 }
 
 QueryResult IciiaSession::query(std::span<const float> feature, const QueryOptions& options) {

@@ -44,6 +44,13 @@ class IciiaSession {
   // Throws kInvalidArgument if the feature is not dim finite values; the
   // history is untouched then.
   void append(std::span<const float> feature);
+  // Appends `features.size() / dim` rows, oldest first: the same history as
+  // appending them one by one (the k/v rows agree to float rounding), but
+  // the rows that fit without evicting go through each layer in one
+  // multi-row pass (one GEMM instead of one GEMV per row): how a session is
+  // rebuilt from a stored history. Throws kInvalidArgument, naming the row,
+  // before anything is appended.
+  void append_rows(std::span<const float> features);
   QueryResult query(std::span<const float> feature, const QueryOptions& options = {});
   // The same answer, recomputing every position with IciiaModel::forward: the
   // paper's semantics and the anchor the cached path is tested against.
@@ -66,6 +73,9 @@ class IciiaSession {
   void run_cached(bool need_logits, bool need_attention, QueryResult* result);
   // Commits the spare slot (holding the target) as the newest row.
   void commit_spare();
+  // The k/v of `rows` embedded rows in slots [size_, size_ + rows), committed;
+  // size_ + rows <= capacity_.
+  void append_block(int rows);
 
   std::shared_ptr<const IciiaModel> model_;
   int capacity_;
@@ -79,6 +89,7 @@ class IciiaSession {
   std::vector<std::vector<float>> keys_, values_;  // per layer [cap+1][D]
   // Workspace, sized once.
   std::vector<float> x_, qkv_, attn_, tmp_, ff_, probs_, weights_, scratch_;
+  std::vector<float> block_x_, block_qkv_, block_attn_, block_tmp_, block_ff_;  // append_rows, grown once
 };
 
 }  // namespace iciia

@@ -17,23 +17,6 @@ const char* act_kind_name(ActKind kind) {
   return "?";
 }
 
-namespace detail {
-
-f32x4 activate_vector(const Epilogue& ep, f32x4 v) {
-  switch (ep.kind) {
-    case ActKind::kNone: return v;
-    case ActKind::kRelu: return ActRelu(ep)(v);
-    case ActKind::kClip: return ActClip(ep)(v);
-    case ActKind::kHardSwish: return ActHardSwish(ep)(v);
-    case ActKind::kHardSigmoid: return min(max(madd(splat(ep.p1), v, splat(ep.p0)), zero()), splat(1.f));
-    case ActKind::kSigmoid: return sigmoid(v);
-    case ActKind::kSilu: return mul(v, sigmoid(v));
-  }
-  return v;
-}
-
-}  // namespace detail
-
 namespace {
 
 template <class Op>

@@ -55,16 +55,15 @@ void apply_activation(const Epilogue& ep, float* x, size_t n);
 
 namespace detail {
 
-// Kernels are built from always-inlined pieces into one noinline function per
-// variant (tile, taps, activation): V8 compiles a wasm function whose code
-// needs more than 8192 virtual registers with a much weaker register
-// allocator, so a driver that inlined every variant would run them all slower.
+// Kernels are built from always-inlined pieces into one function per variant
+// (tile, taps, activation), reached through a table so the linker cannot
+// inline them back: V8 compiles a wasm function whose code needs more than
+// 8192 virtual registers with a much weaker register allocator, so a driver
+// that inlined every variant would run them all slower.
 #if defined(__GNUC__)
 #define ICIIA_ALWAYS_INLINE inline __attribute__((always_inline))
-#define ICIIA_NOINLINE __attribute__((noinline))
 #else
 #define ICIIA_ALWAYS_INLINE inline
-#define ICIIA_NOINLINE
 #endif
 
 // sigmoid through e^-|x| (never overflows): 1/(1+e) for x >= 0, e/(1+e) below.
@@ -74,9 +73,6 @@ inline vec::f32x4 sigmoid(vec::f32x4 x) {
   const f32x4 q = div(splat(1.f), add(splat(1.f), e));
   return select(lt(x, zero()), mul(e, q), q);
 }
-
-// Any activation on one vector, out of line (the exp-based ones are long).
-vec::f32x4 activate_vector(const Epilogue& ep, vec::f32x4 v);
 
 // The activations a kernel fuses into its store, as a template parameter so
 // that its loops hold no dispatch and no call (V8 treats every vector

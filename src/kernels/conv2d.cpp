@@ -6,7 +6,9 @@
 
 #include "kernels/depthwise.h"
 #include "kernels/vec.h"
+#include "kernels/winograd.h"
 #include "util/error.h"
+#include "util/pointer_scratch.h"
 
 namespace iciia::kernels {
 
@@ -18,20 +20,30 @@ namespace {
 // 56x56: im2col ahead up to kc = 12, even at 16, the indirect GEMM ahead from 24.
 constexpr int kIm2colMaxGroupChannels = 16;
 
-[[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, "Conv2d: " + what); }
-
-const float** pointer_scratch(float* scratch) {
-  const uintptr_t a = alignof(const float*);
-  return reinterpret_cast<const float**>((reinterpret_cast<uintptr_t>(scratch) + a - 1) & ~(a - 1));
+// Winograd F(m x m, 3 x 3) or the direct GEMM (0) for a dense 3x3, stride-1
+// layer on an in_h x in_w input. ResNet-18's layers, CPU ms per run, native
+// SSE2 (iciia_bench_conv_kernels --benchmark_filter=resnet, machine loaded):
+//   56x56x64: direct 9.4, F(2x2) 8.7, F(4x4) 4.1;  28x28x128: 9.2, 6.5, 3.9;
+//   14x14x256: 9.5, 5.1, 4.6;  7x7x512: 22.4, 7.8, 6.2.
+// F(4x4) wins at every size, but its transformed weights take 4x the memory
+// of the direct ones (F(2x2): 16/9): above a few MB per layer F(2x2) keeps
+// most of the gain (a 512x512 layer: 38 MB at F(4x4), 17 MB at F(2x2)).
+int choose_winograd_tile(const Conv2dParams& p, int in_h, int in_w) {
+  if (!winograd::applicable(p) || p.in_channels < 16 || p.out_channels < 16 || in_h <= 0 || in_w <= 0) return 0;
+  const int oh = p.out_h(in_h), ow = p.out_w(in_w);
+  const double pairs = static_cast<double>(p.in_channels) * p.out_channels;
+  if (oh >= 4 && ow >= 4 && 36 * pairs * sizeof(float) <= (16 << 20)) return 4;
+  if (oh >= 2 && ow >= 2 && 16 * pairs * sizeof(float) <= (32 << 20)) return 2;
+  return 0;
 }
+
+[[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kInvalidArgument, "Conv2d: " + what); }
 
 void copy_floats(const float* src, float* dst, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) vec::store(dst + i, vec::load(src + i));
   if (i < n) vec::store_partial(dst + i, vec::load_partial(src + i, n - i), n - i);
 }
-
-size_t pointer_floats(size_t count) { return (count * sizeof(const float*) + sizeof(float) - 1) / sizeof(float) + 4; }
 
 }  // namespace
 
@@ -41,12 +53,13 @@ const char* PackedConv2d::path_name(Path path) {
     case Path::kDepthwise: return "depthwise";
     case Path::kIndirect: return "indirect";
     case Path::kIm2col: return "im2col";
+    case Path::kWinograd: return "winograd";
   }
   return "?";
 }
 
 PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> weight, std::span<const float> bias,
-                           const Epilogue& ep)
+                           const Epilogue& ep, const Conv2dHints& hints)
     : p_(params), ep_(ep) {
   const Conv2dParams& p = p_;
   if (p.in_channels <= 0 || p.out_channels <= 0)
@@ -75,6 +88,12 @@ PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> we
                   0.f);
     return;
   }
+  const int tile = hints.winograd_tile >= 0 ? hints.winograd_tile : choose_winograd_tile(p, hints.in_h, hints.in_w);
+  if (tile) {
+    path_ = Path::kWinograd;
+    wino_ = winograd::pack(p, tile, weight.data(), b);
+    return;
+  }
   const bool pointwise = p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 &&
                          p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
   if (pointwise && p.groups == 1)
@@ -97,8 +116,9 @@ PackedConv2d::PackedConv2d(const Conv2dParams& params, std::span<const float> we
   zeros_.assign(kc_ + 4, 0.f);
 }
 
-size_t PackedConv2d::scratch_floats(int /*in_h*/, int in_w) const {
+size_t PackedConv2d::scratch_floats(int in_h, int in_w, int n) const {
   switch (path_) {
+    case Path::kWinograd: return winograd::scratch_floats(p_, wino_.tile, n, in_h, in_w);
     case Path::kGemm1x1: return 0;
     case Path::kDepthwise: return depthwise::scratch_floats(p_, in_w);
     case Path::kIndirect: return pointer_floats(static_cast<size_t>(kGemmMaxRows) * p_.kernel_h * p_.kernel_w);
@@ -114,6 +134,8 @@ void PackedConv2d::run(const float* in, int n, int h, int w, float* out, float* 
     bad("input " + std::to_string(h) + "x" + std::to_string(w) + " is smaller than the kernel window");
   if (path_ == Path::kDepthwise)
     depthwise::run(p_, dw_w_.data(), zeros_.data(), ep_, in, n, h, w, out, scratch, residual);
+  else if (path_ == Path::kWinograd)
+    winograd::run(p_, wino_, ep_, in, n, h, w, out, scratch, residual);
   else
     run_gemm_paths(in, n, h, w, out, scratch, residual);
 }

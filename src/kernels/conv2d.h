@@ -16,6 +16,10 @@
 //                kh*kw*in_c floats (a few vector copies per kernel row for
 //                interior windows), so the GEMM's K loop runs unbroken instead
 //                of restarting every kc < 16 floats.
+//  - kWinograd:  dense 3x3, stride 1, at least 16 channels in and out, when
+//                the engine passes the input size (Conv2dHints): F(4x4, 3x3),
+//                or F(2x2, 3x3) where F(4x4)'s weights would be large
+//                (winograd.h; choose_winograd_tile in conv2d.cpp).
 // Every path adds the bias, optionally a residual tensor of the output's shape,
 // then the activation, in its store (activation.h).
 #pragma once
@@ -26,32 +30,36 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/winograd.h"
+#include "kernels/window.h"
 
 namespace iciia::kernels {
 
-struct Conv2dParams {
+struct Conv2dParams : Window2d {
   int in_channels = 0;
   int out_channels = 0;
-  int kernel_h = 1, kernel_w = 1;
-  int stride_h = 1, stride_w = 1;
-  int dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int groups = 1;
 
-  int out_h(int in_h) const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
-  int out_w(int in_w) const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
   bool is_depthwise() const { return groups > 1 && groups == in_channels && groups == out_channels; }
+};
+
+// What the caller knows when it packs a convolution: the input size the layer
+// will see (0: unknown), which decides whether Winograd pays; winograd_tile
+// forces a choice (tests, benchmarks): -1 by shape, 0 never, 2 or 4 that tile.
+struct Conv2dHints {
+  int in_h = 0, in_w = 0;
+  int winograd_tile = -1;
 };
 
 class PackedConv2d {
  public:
-  enum class Path { kGemm1x1, kDepthwise, kIndirect, kIm2col };
+  enum class Path { kGemm1x1, kDepthwise, kIndirect, kIm2col, kWinograd };
 
   PackedConv2d() = default;
   // weight: ONNX layout [out_c][in_c / groups][kh][kw]; bias: [out_c] or empty
   // for zeros. Throws Error(kInvalidArgument) naming the bad value.
   PackedConv2d(const Conv2dParams& params, std::span<const float> weight, std::span<const float> bias,
-               const Epilogue& ep);
+               const Epilogue& ep, const Conv2dHints& hints = {});
 
   const Conv2dParams& params() const { return p_; }
   const Epilogue& epilogue() const { return ep_; }
@@ -61,7 +69,8 @@ class PackedConv2d {
   int out_h(int in_h) const { return p_.out_h(in_h); }
   int out_w(int in_w) const { return p_.out_w(in_w); }
   // Floats of scratch run() needs for this input size (0 for some paths).
-  size_t scratch_floats(int in_h, int in_w) const;
+  size_t scratch_floats(int in_h, int in_w, int n = 1) const;
+  int winograd_tile() const { return wino_.tile; }
 
   // out [n][out_h][out_w][out_c] = act(conv(in [n][h][w][in_c]) + bias + residual).
   // residual: null, or NHWC of the output's shape (it may alias out).
@@ -77,8 +86,6 @@ class PackedConv2d {
  private:
   void run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
                       const float* residual) const;
-  void run_depthwise(const float* in, int n, int h, int w, float* out, float* scratch,
-                     const float* residual) const;
 
   Conv2dParams p_;
   Epilogue ep_;
@@ -89,6 +96,7 @@ class PackedConv2d {
   std::vector<GemmPanels> group_w_;   // GEMM paths: one panel set per group
   std::vector<float> dw_w_;           // depthwise: packed taps (depthwise.h)
   std::vector<float> zeros_;          // a zero input pixel for padding taps
+  winograd::Packed wino_;             // Winograd: transformed weights
 };
 
 namespace ref {

@@ -5,6 +5,7 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/vec.h"
+#include "util/pointer_scratch.h"
 
 namespace iciia::kernels::depthwise {
 
@@ -13,13 +14,6 @@ using namespace vec;
 namespace {
 
 constexpr int CT = kChannelTile;
-
-// Pointer array carved out of float scratch (which has 4 floats of slack),
-// aligned for pointers.
-const float** pointer_scratch(float* scratch) {
-  const uintptr_t a = alignof(const float*);
-  return reinterpret_cast<const float**>((reinterpret_cast<uintptr_t>(scratch) + a - 1) & ~(a - 1));
-}
 
 // Where tap t of output pixel x starts (its channel 0): through the
 // indirection buffer (border pixels), or at a fixed offset from the pixel's
@@ -37,7 +31,7 @@ struct DirectTaps {
   const float* operator()(int x, int t) const { return origin + (x - x0) * step + off[t]; }
 };
 
-// f32_dwconv_TxPXx8: PX output pixels starting at x, all C channels, 8 at a
+// f32_dwconv_pixels<T, PX>: PX output pixels starting at x, all C channels, 8 at a
 // time (the PX pixels share each weight load; 2 * PX independent sums in
 // flight). T = 0: taps at run time. Op: the fused activation.
 template <int T, int PX, class Taps, class Op>
@@ -155,8 +149,7 @@ std::vector<float> pack(int channels, int taps, const float* weight, const float
 
 size_t scratch_floats(const Conv2dParams& p, int in_w) {
   // Pointers of one output row, then the per-tap offsets (size_t, no wider).
-  const size_t ptrs = static_cast<size_t>(p.out_w(in_w)) * p.kernel_h * p.kernel_w + p.kernel_h * p.kernel_w;
-  return (ptrs * sizeof(const float*) + sizeof(float) - 1) / sizeof(float) + 4;
+  return pointer_floats(static_cast<size_t>(p.out_w(in_w)) * p.kernel_h * p.kernel_w + p.kernel_h * p.kernel_w);
 }
 
 void run(const Conv2dParams& p, const float* packed, const float* zeros, const Epilogue& ep, const float* in, int n,

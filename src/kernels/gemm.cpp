@@ -80,6 +80,49 @@ void igemm_rows(int ks, int kc, const float* const* a, const GemmPanels& w, floa
   }
 }
 
+// f32_gemv_1x8 over all panels: a GEMM of one row (the ICIIA projections of
+// one query, classifier layers). The MRx8 tile at MR = 1 has two
+// accumulators, each a chain of dependent adds, so it waits on add latency;
+// this one takes k in pairs into two sets of accumulators (four chains in
+// flight, as PackedLinear's GEMV had) and adds them at the end.
+template <class Op>
+void gemv_row(int k, const float* a, const GemmPanels& w, float* c, const float* res, const Epilogue& ep) {
+  const Op op(ep);
+  const int panels = w.panels();
+  for (int p = 0; p < panels; ++p) {
+    const float* wp = w.panel(p);
+    f32x4 a0 = load(wp), a1 = load(wp + 4), b0 = zero(), b1 = zero();
+    wp += NR;
+    int i = 0;
+    for (; i + 2 <= k; i += 2, wp += 2 * NR) {
+      const f32x4 x0 = load_splat(a + i), x1 = load_splat(a + i + 1);
+      a0 = madd(a0, x0, load(wp));
+      a1 = madd(a1, x0, load(wp + 4));
+      b0 = madd(b0, x1, load(wp + NR));
+      b1 = madd(b1, x1, load(wp + NR + 4));
+    }
+    if (i < k) {
+      const f32x4 x0 = load_splat(a + i);
+      a0 = madd(a0, x0, load(wp));
+      a1 = madd(a1, x0, load(wp + 4));
+    }
+    a0 = add(a0, b0);
+    a1 = add(a1, b1);
+    const int nc = std::min(NR, w.n - p * NR), n0 = std::min(nc, 4), n1 = nc - n0;
+    float* cp = c + p * NR;
+    if (res) {
+      a0 = add(a0, load_partial(res + p * NR, n0));
+      a1 = add(a1, load_partial(res + p * NR + 4, n1));
+    }
+    store_partial(cp, op(a0), n0);
+    store_partial(cp + 4, op(a1), n1);
+  }
+}
+
+using GemvFn = void (*)(int, const float*, const GemmPanels&, float*, const float*, const Epilogue&);
+constexpr GemvFn kGemvTable[detail::kFusedActs] = {gemv_row<detail::ActIdentity>, gemv_row<detail::ActRelu>,
+                                                   gemv_row<detail::ActClip>, gemv_row<detail::ActHardSwish>};
+
 using IgemmRowsFn = void (*)(int, int, const float* const*, const GemmPanels&, float*, size_t, const float*, size_t,
                              const Epilogue&);
 
@@ -128,6 +171,11 @@ PackedGemm::PackedGemm(int k, int n, std::span<const float> weight, std::span<co
 
 void PackedGemm::run(const float* a, int m, size_t lda, float* c, size_t ldc, const float* residual, size_t ldr,
                      int tile_rows) const {
+  if (m == 1) {
+    kGemvTable[detail::fused_activation(ep_)](w_.k, a, w_, c, residual, ep_);
+    if (detail::needs_activation_pass(ep_)) apply_activation(ep_, c, w_.n);
+    return;
+  }
   if (tile_rows <= 0) tile_rows = gemm_default_tile_rows();
   tile_rows = std::min(tile_rows, kGemmMaxRows);
   const float* ptrs[kGemmMaxRows];

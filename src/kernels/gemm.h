@@ -77,7 +77,8 @@ class PackedGemm {
   const Epilogue& epilogue() const { return ep_; }
 
   // c[m][n] (row stride ldc) = act(a[m][k] (row stride lda) . W^T + bias + residual).
-  // tile_rows: 1..kGemmMaxRows, 0 = gemm_default_tile_rows().
+  // tile_rows: 1..kGemmMaxRows, 0 = gemm_default_tile_rows(). A single row
+  // (m = 1) takes a GEMV kernel whatever the tile height.
   void run(const float* a, int m, size_t lda, float* c, size_t ldc, const float* residual = nullptr,
            size_t ldr = 0, int tile_rows = 0) const;
 

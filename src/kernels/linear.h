@@ -1,22 +1,26 @@
 // Partitioned linear map, the projection used everywhere in ICIIA
 // (docs/design.md, "ICIIA module"):
 //
-//   y[out_index(p, o)] = sum_i W[p][o][i] * x[p*m_in + i] + b[out_index(p, o)]
+//   y[out_index(p, o)] = act(sum_i W[p][o][i] * x[p*m_in + i] + b[out_index(p, o)])
 //   out_index(p, o) = shuffle ? o*g + p : p*m_out + o
 //
 // A dense nn.Linear is the g = 1 case. Weights are packed once at load into
 // one of two layouts, picked by the shape:
-//  - panels:     for few, wide partitions (g = 1 in particular): each
-//                partition's W is cut into panels of 8 outputs, K-major, and run
-//                by a 4x8 register-tiled GEMM microkernel (broadcast x, load 8 w);
+//  - gemm:       for few, wide partitions (g = 1 in particular): one PackedGemm
+//                (kernels/gemm.h) per partition, bias and activation in its
+//                epilogue; shuffled outputs of g > 1 go through scratch;
 //  - interleave: for many narrow partitions (ICIIA-T, m = 5): vectorise across
 //                partitions instead, W stored as [o][i][p] and x transposed to
-//                [i][p], so 4 partitions advance per instruction.
+//                [i][p], so 4 partitions advance per instruction. With m = 5 a
+//                partition's GEMM would fill one register lane in eight.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
+
+#include "kernels/activation.h"
+#include "kernels/gemm.h"
 
 namespace iciia::kernels {
 
@@ -31,43 +35,40 @@ struct LinearShape {
   int out_index(int p, int o) const { return shuffle ? o * groups + p : p * out_per_group + o; }
 };
 
-enum class Activation { kNone, kRelu };
-
 class PackedLinear {
  public:
-  enum class Layout { kPanels, kInterleave };
-  static constexpr int kPanelWidth = 8;
-  static constexpr int kPanelRows = 4;
+  enum class Layout { kGemm, kInterleave };
 
   PackedLinear() = default;
-  // weight: [g][m_out][m_in] (PyTorch layout), bias: [g*m_out] in output order.
-  PackedLinear(const LinearShape& shape, std::span<const float> weight, std::span<const float> bias);
+  // weight: [g][m_out][m_in] (PyTorch layout), bias: [g*m_out] in output
+  // order; ep: the activation fused after the bias.
+  PackedLinear(const LinearShape& shape, std::span<const float> weight, std::span<const float> bias,
+               const Epilogue& ep = Epilogue::none());
 
   const LinearShape& shape() const { return shape_; }
   Layout layout() const { return layout_; }
-  size_t packed_floats() const { return packed_.size(); }
 
-  // y[rows][out_features] = x[rows][in_features] . W^T + b, then the activation.
-  // scratch: at least scratch_floats() floats (only the interleave layout uses it).
-  void run(const float* x, int rows, float* y, Activation act, float* scratch) const;
+  // y[rows][out_features] = act(x[rows][in_features] . W^T + b).
+  // scratch: at least scratch_floats() floats.
+  void run(const float* x, int rows, float* y, float* scratch) const;
   size_t scratch_floats() const;
 
  private:
-  void run_panels(const float* x, int rows, float* y, Activation act) const;
-  void run_interleave(const float* x, int rows, float* y, Activation act, float* scratch) const;
+  void run_interleave(const float* x, int rows, float* y, float* scratch) const;
 
   LinearShape shape_;
-  Layout layout_ = Layout::kPanels;
-  int panels_per_group_ = 0;  // panels layout
-  int groups_padded_ = 0;     // interleave layout: g rounded up to 4
-  std::vector<float> packed_;
-  std::vector<float> bias_;
+  Epilogue ep_;
+  Layout layout_ = Layout::kGemm;
+  std::vector<PackedGemm> gemms_;  // gemm layout: one per partition
+  int groups_padded_ = 0;          // interleave layout: g rounded up to 4
+  std::vector<float> packed_;      // interleave layout: [o][i][g_padded]
+  std::vector<float> bias_;        // interleave layout, in output order
 };
 
 namespace ref {
 // Straight from the definition; the anchor the packed kernels are tested against.
 void linear(const LinearShape& shape, const float* weight, const float* bias, const float* x, int rows,
-            float* y, Activation act);
+            float* y, const Epilogue& ep);
 }  // namespace ref
 
 }  // namespace iciia::kernels

@@ -13,14 +13,6 @@ using namespace vec;
 
 namespace {
 
-int pooled_size(int in, int k, int s, int d, int pb, int pe, bool ceil_mode) {
-  const int span = in + pb + pe - ((k - 1) * d + 1);
-  if (span < 0) return 0;
-  int out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-  if (ceil_mode && (out - 1) * s >= in + pb) --out;
-  return out;
-}
-
 void check(const Pool2dParams& p, const char* op, int n, int h, int w, int c) {
   auto bad = [&](const std::string& what) { throw Error(ErrorCode::kInvalidArgument, std::string(op) + ": " + what); };
   if (p.kernel_h <= 0 || p.kernel_w <= 0) bad("kernel size must be positive");
@@ -99,13 +91,6 @@ void pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int c, 
 }
 
 }  // namespace
-
-int Pool2dParams::out_h(int in_h) const {
-  return pooled_size(in_h, kernel_h, stride_h, dilation_h, pad_top, pad_bottom, ceil_mode);
-}
-int Pool2dParams::out_w(int in_w) const {
-  return pooled_size(in_w, kernel_w, stride_w, dilation_w, pad_left, pad_right, ceil_mode);
-}
 
 void max_pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int c, float* out) {
   check(p, "MaxPool", n, h, w, c);

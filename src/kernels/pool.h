@@ -1,32 +1,25 @@
 // Pooling on NHWC float32 tensors, vectorised over channels (ONNX MaxPool,
 // AveragePool, GlobalAveragePool).
 //
-// Output size per axis, with span = in + pad_begin + pad_end - ((k - 1) * d + 1):
-//   floor mode: span / stride + 1
-//   ceil mode:  ceil(span / stride) + 1, minus one if that last window would
-//               start past the input and the begin padding (PyTorch's rule,
-//               which onnxruntime follows).
-// Padded taps are skipped by max pooling. Average pooling divides by the
-// number of taps inside the input (count_include_pad = 0) or inside the padded
-// extent [-pad_begin, in + pad_end) (count_include_pad = 1; in floor mode
-// that is always kh * kw). A window with nothing to count gives 0 (average)
-// or -inf (max).
+// Output sizes: kernels/window.h. Padded taps are skipped by max pooling.
+// Average pooling divides by the number of taps inside the input
+// (count_include_pad = 0) or inside the padded extent [-pad_begin, in +
+// pad_end) (count_include_pad = 1; in floor mode that is always kh * kw). A
+// window with nothing to count gives 0 (average) or -inf (max).
 #pragma once
 
 #include <cstddef>
 
+#include "kernels/window.h"
+
 namespace iciia::kernels {
 
-struct Pool2dParams {
-  int kernel_h = 1, kernel_w = 1;
-  int stride_h = 1, stride_w = 1;
-  int dilation_h = 1, dilation_w = 1;  // MaxPool only
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+struct Pool2dParams : Window2d {  // dilation: MaxPool only
   bool ceil_mode = false;
   bool count_include_pad = false;  // AveragePool only
 
-  int out_h(int in_h) const;
-  int out_w(int in_w) const;
+  int out_h(int in_h) const { return Window2d::out_h(in_h, ceil_mode); }
+  int out_w(int in_w) const { return Window2d::out_w(in_w, ceil_mode); }
 };
 
 // out [n][out_h][out_w][c]. Throw Error(kInvalidArgument) on bad parameters

@@ -8,21 +8,10 @@
 
 #include "onnx/onnx_model.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia {
 namespace {
-
-// A name fit for an error message: at most 80 characters, non-printable bytes as '?'.
-std::string printable(std::string_view s) {
-  std::string out;
-  const size_t n = std::min<size_t>(s.size(), 80);
-  for (size_t k = 0; k < n; ++k) {
-    const unsigned char c = static_cast<unsigned char>(s[k]);
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  if (s.size() > n) out += "...";
-  return out;
-}
 
 // (Built by appending: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.)
 std::string quoted(std::string_view s) {

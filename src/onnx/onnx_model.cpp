@@ -4,6 +4,7 @@
 
 #include "onnx/onnx_model.h"
 #include "util/error.h"
+#include "util/half.h"
 
 namespace iciia {
 
@@ -136,42 +137,11 @@ std::span<const T> view_as(const OnnxTensor& t, OnnxDataType want) {
   return {reinterpret_cast<const T*>(t.raw.data()), t.raw.size() / sizeof(T)};
 }
 
-// (std::bit_cast is missing from the libc++ of emscripten 3.1.6.)
-float float_from_bits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
 template <typename T>
 T load(const uint8_t* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
   return v;
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | mant << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
-  }
-  return float_from_bits(bits);
 }
 
 }  // namespace
@@ -198,8 +168,8 @@ std::vector<float> OnnxTensor::to_floats() const {
     switch (dtype) {
       case OnnxDataType::kFloat: out[k] = load<float>(p); break;
       case OnnxDataType::kDouble: out[k] = static_cast<float>(load<double>(p)); break;
-      case OnnxDataType::kFloat16: out[k] = half_to_float(load<uint16_t>(p)); break;
-      default: out[k] = float_from_bits(static_cast<uint32_t>(load<uint16_t>(p)) << 16); break;
+      case OnnxDataType::kFloat16: out[k] = f16_to_float(load<uint16_t>(p)); break;
+      default: out[k] = bf16_to_float(load<uint16_t>(p)); break;
     }
   }
   return out;

@@ -20,6 +20,7 @@
 
 #include "onnx/onnx_model.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia {
 namespace {
@@ -77,29 +78,6 @@ const char* wire_type_name(WT wt) {
     case WT::fixed32: return "fixed32";
     default: return "unknown";
   }
-}
-
-// A name from the file, fit for an error message: at most 80 characters, and
-// bytes outside printable ASCII shown as '?'.
-std::string printable(std::string_view s) {
-  std::string out;
-  const size_t n = std::min<size_t>(s.size(), 80);
-  out.reserve(n + 3);
-  for (size_t k = 0; k < n; ++k) {
-    const unsigned char c = static_cast<unsigned char>(s[k]);
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  if (s.size() > n) out += "...";
-  return out;
-}
-
-std::string dims_string(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t k = 0; k < dims.size(); ++k) {
-    if (k) s += ", ";
-    s += std::to_string(dims[k]);
-  }
-  return s + "]";
 }
 
 // Where the decoder is, for error messages.

@@ -287,7 +287,9 @@ void Recognizer::recognize(Analysis analysis, const RecognizeOptions& options,
 
 void Recognizer::rebuild_session(RecordWindow records) {
   session_->clear();
-  for (const HistoryRecord& r : records) session_->append(r.features);
+  std::vector<float> rows;
+  for (const HistoryRecord& r : records) rows.insert(rows.end(), r.features.begin(), r.features.end());
+  session_->append_rows(rows);  // the k/v cache in multi-row passes
   session_current_ = true;
 }
 

@@ -2,7 +2,7 @@
 // 8-byte little-endian header length N, N bytes of JSON header, raw little-endian data.
 //
 // The input is untrusted: every length, offset and shape is checked against
-// the buffer and against ParseLimits before anything is allocated, and a
+// the buffer and against SafetensorsLimits before anything is allocated, and a
 // violation throws iciia::Error (kFormat / kLimit / kUnsupported) naming the
 // tensor and the byte offset concerned.
 //
@@ -29,12 +29,12 @@
 
 namespace iciia {
 
-enum class DType { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
+enum class SafetensorsDType { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
 
-const char* dtype_name(DType dtype);
-size_t dtype_size(DType dtype);
+const char* dtype_name(SafetensorsDType dtype);
+size_t dtype_size(SafetensorsDType dtype);
 
-struct ParseLimits {
+struct SafetensorsLimits {
   uint64_t max_header_bytes = 16u << 20;   // JSON header
   uint64_t max_tensors = 1u << 16;
   uint64_t max_rank = 8;
@@ -44,7 +44,7 @@ struct ParseLimits {
 
 struct TensorInfo {
   std::string name;
-  DType dtype;
+  SafetensorsDType dtype;
   std::vector<int64_t> shape;
   uint64_t begin = 0;  // offset into the data section (after the header)
   uint64_t end = 0;
@@ -54,8 +54,8 @@ struct TensorInfo {
 // A parsed file. Owns a copy of the bytes, so views stay valid for its lifetime.
 class Safetensors {
  public:
-  static Safetensors parse(std::span<const uint8_t> bytes, const ParseLimits& limits = {});
-  static Safetensors read_file(const std::string& path, const ParseLimits& limits = {});
+  static Safetensors parse(std::span<const uint8_t> bytes, const SafetensorsLimits& limits = {});
+  static Safetensors read_file(const std::string& path, const SafetensorsLimits& limits = {});
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -80,7 +80,7 @@ class Safetensors {
   std::map<std::string, std::string> metadata_;
   std::map<std::string, size_t> index_;  // name -> position in tensors_
 
-  static Safetensors from_owned(std::vector<uint8_t> bytes, const ParseLimits& limits);
+  static Safetensors from_owned(std::vector<uint8_t> bytes, const SafetensorsLimits& limits);
 };
 
 // Builds a safetensors file. Tensors are written in insertion order.
@@ -95,7 +95,7 @@ class SafetensorsWriter {
  private:
   struct Entry {
     std::string name;
-    DType dtype;
+    SafetensorsDType dtype;
     std::vector<int64_t> shape;
     std::vector<uint8_t> bytes;  // little-endian elements
   };

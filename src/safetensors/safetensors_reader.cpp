@@ -19,6 +19,8 @@
 
 #include "safetensors/safetensors.h"
 #include "util/error.h"
+#include "util/half.h"
+#include "util/text.h"
 
 namespace iciia {
 
@@ -67,12 +69,6 @@ std::string printable_ascii(std::string_view s) {
   return out;
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) {
   if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) return true;
   *out = a * b;
@@ -98,11 +94,11 @@ bool checked_numel(const std::vector<int64_t>& shape, uint64_t* numel) {
   return true;
 }
 
-bool dtype_from_string(std::string_view s, DType* out) {
-  static constexpr std::pair<std::string_view, DType> kNames[] = {
-      {"F64", DType::kF64}, {"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16},
-      {"I64", DType::kI64}, {"I32", DType::kI32}, {"I16", DType::kI16}, {"I8", DType::kI8},
-      {"U8", DType::kU8},   {"BOOL", DType::kBool},
+bool dtype_from_string(std::string_view s, SafetensorsDType* out) {
+  static constexpr std::pair<std::string_view, SafetensorsDType> kNames[] = {
+      {"F64", SafetensorsDType::kF64}, {"F32", SafetensorsDType::kF32}, {"F16", SafetensorsDType::kF16}, {"BF16", SafetensorsDType::kBF16},
+      {"I64", SafetensorsDType::kI64}, {"I32", SafetensorsDType::kI32}, {"I16", SafetensorsDType::kI16}, {"I8", SafetensorsDType::kI8},
+      {"U8", SafetensorsDType::kU8},   {"BOOL", SafetensorsDType::kBool},
   };
   for (const auto& [name, dtype] : kNames) {
     if (name == s) {
@@ -126,7 +122,7 @@ struct ParsedHeader {
 // SAX handler accepting exactly the structure of a safetensors header.
 class HeaderHandler final : public nlohmann::json_sax<Json> {
  public:
-  HeaderHandler(ParsedHeader* out, const ParseLimits& limits) : out_(out), limits_(limits) {}
+  HeaderHandler(ParsedHeader* out, const SafetensorsLimits& limits) : out_(out), limits_(limits) {}
 
   bool done() const { return state_ == State::kDone; }
 
@@ -377,12 +373,12 @@ class HeaderHandler final : public nlohmann::json_sax<Json> {
       fail(ErrorCode::kFormat, ctx + ": " + where + " has begin after end");
     uint64_t numel = 0, nbytes = 0;
     if (!checked_numel(cur_.shape, &numel) || mul_overflows(numel, dtype_size(cur_.dtype), &nbytes))
-      fail(ErrorCode::kFormat, ctx + ": element count of shape " + shape_str(cur_.shape) + " overflows 64 bits");
+      fail(ErrorCode::kFormat, ctx + ": element count of shape " + dims_string(cur_.shape) + " overflows 64 bits");
     if (nbytes > limits_.max_tensor_bytes)
       fail(ErrorCode::kLimit, ctx + ": " + std::to_string(nbytes) + " bytes exceeds the per-tensor limit of " +
                                   std::to_string(limits_.max_tensor_bytes));
     if (nbytes != cur_.end - cur_.begin)
-      fail(ErrorCode::kFormat, ctx + ": shape " + shape_str(cur_.shape) + " of " + dtype_name(cur_.dtype) +
+      fail(ErrorCode::kFormat, ctx + ": shape " + dims_string(cur_.shape) + " of " + dtype_name(cur_.dtype) +
                                    " needs " + std::to_string(nbytes) + " bytes but " + where + " spans " +
                                    std::to_string(cur_.end - cur_.begin));
     if (cur_.end > out_->data_size)
@@ -396,7 +392,7 @@ class HeaderHandler final : public nlohmann::json_sax<Json> {
   }
 
   ParsedHeader* out_;
-  const ParseLimits& limits_;
+  const SafetensorsLimits& limits_;
   State state_ = State::kStart;
   Field field_ = Field::kDtype;
   bool seen_metadata_ = false, in_metadata_ = false;
@@ -407,7 +403,7 @@ class HeaderHandler final : public nlohmann::json_sax<Json> {
   int n_offsets_ = 0;
 };
 
-ParsedHeader parse_header(std::span<const uint8_t> bytes, const ParseLimits& limits) {
+ParsedHeader parse_header(std::span<const uint8_t> bytes, const SafetensorsLimits& limits) {
   ParsedHeader out;
   if (bytes.size() < 8)
     fail(ErrorCode::kFormat, "file has " + std::to_string(bytes.size()) +
@@ -475,56 +471,36 @@ ParsedHeader parse_header(std::span<const uint8_t> bytes, const ParseLimits& lim
   return out;
 }
 
-// std::bit_cast is missing from the libc++ of the emscripten we target.
-float float_from_bits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  const uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    // Zero or subnormal: mant * 2^-24, exact in float.
-    const float mag = static_cast<float>(mant) * 0x1p-24f;
-    return sign ? -mag : mag;
-  }
-  if (exp == 31) return float_from_bits(sign | 0x7f800000u | (mant << 13));  // inf / nan
-  return float_from_bits(sign | ((exp + 112u) << 23) | (mant << 13));
-}
-
 }  // namespace
 
-const char* dtype_name(DType dtype) {
+const char* dtype_name(SafetensorsDType dtype) {
   switch (dtype) {
-    case DType::kF64: return "F64";
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    case DType::kI64: return "I64";
-    case DType::kI32: return "I32";
-    case DType::kI16: return "I16";
-    case DType::kI8: return "I8";
-    case DType::kU8: return "U8";
-    case DType::kBool: return "BOOL";
+    case SafetensorsDType::kF64: return "F64";
+    case SafetensorsDType::kF32: return "F32";
+    case SafetensorsDType::kF16: return "F16";
+    case SafetensorsDType::kBF16: return "BF16";
+    case SafetensorsDType::kI64: return "I64";
+    case SafetensorsDType::kI32: return "I32";
+    case SafetensorsDType::kI16: return "I16";
+    case SafetensorsDType::kI8: return "I8";
+    case SafetensorsDType::kU8: return "U8";
+    case SafetensorsDType::kBool: return "BOOL";
   }
   return "?";
 }
 
-size_t dtype_size(DType dtype) {
+size_t dtype_size(SafetensorsDType dtype) {
   switch (dtype) {
-    case DType::kF64: return 8;
-    case DType::kF32: return 4;
-    case DType::kF16: return 2;
-    case DType::kBF16: return 2;
-    case DType::kI64: return 8;
-    case DType::kI32: return 4;
-    case DType::kI16: return 2;
-    case DType::kI8: return 1;
-    case DType::kU8: return 1;
-    case DType::kBool: return 1;
+    case SafetensorsDType::kF64: return 8;
+    case SafetensorsDType::kF32: return 4;
+    case SafetensorsDType::kF16: return 2;
+    case SafetensorsDType::kBF16: return 2;
+    case SafetensorsDType::kI64: return 8;
+    case SafetensorsDType::kI32: return 4;
+    case SafetensorsDType::kI16: return 2;
+    case SafetensorsDType::kI8: return 1;
+    case SafetensorsDType::kU8: return 1;
+    case SafetensorsDType::kBool: return 1;
   }
   return 0;
 }
@@ -536,7 +512,7 @@ int64_t TensorInfo::numel() const {
   return static_cast<int64_t>(n);
 }
 
-Safetensors Safetensors::parse(std::span<const uint8_t> bytes, const ParseLimits& limits) {
+Safetensors Safetensors::parse(std::span<const uint8_t> bytes, const SafetensorsLimits& limits) {
   ParsedHeader h = parse_header(bytes, limits);
   Safetensors st;
   // Keep the header and the tensor data; tolerated trailing bytes are dropped.
@@ -548,7 +524,7 @@ Safetensors Safetensors::parse(std::span<const uint8_t> bytes, const ParseLimits
   return st;
 }
 
-Safetensors Safetensors::from_owned(std::vector<uint8_t> bytes, const ParseLimits& limits) {
+Safetensors Safetensors::from_owned(std::vector<uint8_t> bytes, const SafetensorsLimits& limits) {
   ParsedHeader h = parse_header(bytes, limits);
   bytes.resize(h.data_offset + h.covered);
   Safetensors st;
@@ -560,7 +536,7 @@ Safetensors Safetensors::from_owned(std::vector<uint8_t> bytes, const ParseLimit
   return st;
 }
 
-Safetensors Safetensors::read_file(const std::string& path, const ParseLimits& limits) {
+Safetensors Safetensors::read_file(const std::string& path, const SafetensorsLimits& limits) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     throw Error(ErrorCode::kIo, "safetensors: cannot open '" + path + "': " + std::strerror(errno));
@@ -607,10 +583,10 @@ std::span<const uint8_t> Safetensors::bytes(const TensorInfo& t) const {
 
 std::vector<float> Safetensors::to_f32(const TensorInfo& t) const {
   switch (t.dtype) {
-    case DType::kF32:
-    case DType::kF16:
-    case DType::kBF16:
-    case DType::kF64:
+    case SafetensorsDType::kF32:
+    case SafetensorsDType::kF16:
+    case SafetensorsDType::kBF16:
+    case SafetensorsDType::kF64:
       break;
     default:
       fail(ErrorCode::kUnsupported, "tensor " + quote(t.name) + ": cannot convert dtype " + dtype_name(t.dtype) +
@@ -620,31 +596,31 @@ std::vector<float> Safetensors::to_f32(const TensorInfo& t) const {
   const size_t esize = dtype_size(t.dtype);
   uint64_t numel = 0;
   if (!checked_numel(t.shape, &numel) || numel > raw.size() / esize || numel * esize != raw.size())
-    fail(ErrorCode::kInvalidArgument, "tensor " + quote(t.name) + ": shape " + shape_str(t.shape) + " of " +
+    fail(ErrorCode::kInvalidArgument, "tensor " + quote(t.name) + ": shape " + dims_string(t.shape) + " of " +
                                           dtype_name(t.dtype) + " does not match its " + std::to_string(raw.size()) +
                                           " data bytes");
   const size_t n = static_cast<size_t>(numel);
   std::vector<float> out(n);
   const uint8_t* p = raw.data();  // any alignment: read through memcpy only
   switch (t.dtype) {
-    case DType::kF32:
+    case SafetensorsDType::kF32:
       if (n) std::memcpy(out.data(), p, n * 4);
       break;
-    case DType::kF16:
+    case SafetensorsDType::kF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, p + 2 * i, 2);
-        out[i] = half_to_float(h);
+        out[i] = f16_to_float(h);
       }
       break;
-    case DType::kBF16:
+    case SafetensorsDType::kBF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, p + 2 * i, 2);
-        out[i] = float_from_bits(static_cast<uint32_t>(h) << 16);
+        out[i] = bf16_to_float(h);
       }
       break;
-    case DType::kF64:
+    case SafetensorsDType::kF64:
       for (size_t i = 0; i < n; ++i) {
         double d;
         std::memcpy(&d, p + 8 * i, 8);
@@ -658,12 +634,12 @@ std::vector<float> Safetensors::to_f32(const TensorInfo& t) const {
 }
 
 std::vector<int32_t> Safetensors::to_i32(const TensorInfo& t) const {
-  if (t.dtype != DType::kI32)
+  if (t.dtype != SafetensorsDType::kI32)
     fail(ErrorCode::kUnsupported, "tensor " + quote(t.name) + ": expected dtype I32, got " + dtype_name(t.dtype));
   const std::span<const uint8_t> raw = bytes(t);
   uint64_t numel = 0;
   if (!checked_numel(t.shape, &numel) || numel > raw.size() / 4 || numel * 4 != raw.size())
-    fail(ErrorCode::kInvalidArgument, "tensor " + quote(t.name) + ": shape " + shape_str(t.shape) +
+    fail(ErrorCode::kInvalidArgument, "tensor " + quote(t.name) + ": shape " + dims_string(t.shape) +
                                           " of I32 does not match its " + std::to_string(raw.size()) + " data bytes");
   std::vector<int32_t> out(static_cast<size_t>(numel));
   if (!out.empty()) std::memcpy(out.data(), raw.data(), out.size() * 4);

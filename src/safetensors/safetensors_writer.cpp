@@ -72,14 +72,14 @@ void SafetensorsWriter::add_f32(const std::string& name, const std::vector<int64
                                 std::span<const float> data) {
   check_entry(name, shape, data.size());
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  entries_.push_back(Entry{name, DType::kF32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
+  entries_.push_back(Entry{name, SafetensorsDType::kF32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
 }
 
 void SafetensorsWriter::add_i32(const std::string& name, const std::vector<int64_t>& shape,
                                 std::span<const int32_t> data) {
   check_entry(name, shape, data.size());
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  entries_.push_back(Entry{name, DType::kI32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
+  entries_.push_back(Entry{name, SafetensorsDType::kI32, shape, std::vector<uint8_t>(p, p + data.size_bytes())});
 }
 
 std::vector<uint8_t> SafetensorsWriter::serialize() const {

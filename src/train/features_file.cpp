@@ -7,6 +7,7 @@
 
 #include "safetensors/safetensors.h"
 #include "util/error.h"
+#include "util/text.h"
 
 namespace iciia::train {
 
@@ -22,20 +23,14 @@ constexpr const char* kFormat = "iciia-features/1";
   throw Error(ErrorCode::kInvalidArgument, "features set: " + message);
 }
 
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
-const TensorInfo& tensor(const Safetensors& st, const std::string& path, const std::string& name, DType dtype,
+const TensorInfo& tensor(const Safetensors& st, const std::string& path, const std::string& name, SafetensorsDType dtype,
                          size_t rank) {
   const TensorInfo* t = st.find(name);
   if (!t) bad_file(path, "no tensor '" + name + "'");
   if (t->dtype != dtype)
     bad_file(path, "tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected " + dtype_name(dtype));
   if (t->shape.size() != rank)
-    bad_file(path, "tensor '" + name + "' has shape " + shape_str(t->shape) + ", expected rank " +
+    bad_file(path, "tensor '" + name + "' has shape " + dims_string(t->shape) + ", expected rank " +
                        std::to_string(rank));
   return *t;
 }
@@ -57,18 +52,18 @@ FeatureSet read_features(const std::string& path) {
   if (format->second != kFormat)
     bad_file(path, "__metadata__ 'format' is \"" + format->second + "\", expected \"" + kFormat + "\"");
 
-  const TensorInfo& f = tensor(st, path, "features", DType::kF32, 2);
-  const TensorInfo& l = tensor(st, path, "logits", DType::kF32, 2);
-  const TensorInfo& y = tensor(st, path, "labels", DType::kI32, 1);
+  const TensorInfo& f = tensor(st, path, "features", SafetensorsDType::kF32, 2);
+  const TensorInfo& l = tensor(st, path, "logits", SafetensorsDType::kF32, 2);
+  const TensorInfo& y = tensor(st, path, "labels", SafetensorsDType::kI32, 1);
   FeatureSet set;
   set.count = f.shape[0];
   set.dim = f.shape[1];
   set.num_classes = l.shape[1];
-  if (set.dim < 1) bad_file(path, "tensor 'features' has shape " + shape_str(f.shape) + ": no feature dimension");
-  if (set.num_classes < 1) bad_file(path, "tensor 'logits' has shape " + shape_str(l.shape) + ": no classes");
+  if (set.dim < 1) bad_file(path, "tensor 'features' has shape " + dims_string(f.shape) + ": no feature dimension");
+  if (set.num_classes < 1) bad_file(path, "tensor 'logits' has shape " + dims_string(l.shape) + ": no classes");
   if (l.shape[0] != set.count || y.shape[0] != set.count)
-    bad_file(path, "row counts disagree: features " + shape_str(f.shape) + ", logits " + shape_str(l.shape) +
-                       ", labels " + shape_str(y.shape));
+    bad_file(path, "row counts disagree: features " + dims_string(f.shape) + ", logits " + dims_string(l.shape) +
+                       ", labels " + dims_string(y.shape));
 
   auto names = meta.find("class_names");
   if (names == meta.end()) bad_file(path, "__metadata__ has no 'class_names'");

@@ -134,3 +134,28 @@ void BM_global_avg_pool(benchmark::State& state) {
 BENCHMARK(BM_global_avg_pool)->Name("global_avg_pool")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
+
+// ResNet-18's dense 3x3 stride-1 layers: the direct GEMM (indirect path)
+// against Winograd F(2x2, 3x3) and F(4x4, 3x3); what choose_winograd_tile
+// in conv2d.cpp is tuned on. Args: size (56, 28, 14, 7), Winograd tile (0: direct).
+void BM_resnet_conv3x3(benchmark::State& state) {
+  const int size = static_cast<int>(state.range(0)), tile = static_cast<int>(state.range(1));
+  const int c = 64 * 56 / size;
+  const Shape s{"resnet", c, c, 3, 1, 1, 1, size, size, Epilogue::relu()};
+  const Conv2dParams p = params_of(s);
+  const auto w = random_vector(size_t(c) * c * 9, 1), b = random_vector(c, 2), in = random_vector(size_t(size) * size * c, 3);
+  std::vector<float> out(size_t(size) * size * c);
+  PackedConv2d conv(p, w, b, s.ep, {size, size, tile});
+  std::vector<float> scratch(conv.scratch_floats(size, size) + 1);
+  for (auto _ : state) {
+    conv.run(in.data(), 1, size, size, out.data(), scratch.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(std::to_string(size) + "x" + std::to_string(size) + "x" + std::to_string(c) + " " +
+                 (tile ? "winograd F(" + std::to_string(tile) + "x" + std::to_string(tile) + ")" : "direct"));
+  state.counters["FLOP/s"] = benchmark::Counter(conv_flops(s), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_resnet_conv3x3)
+    ->ArgsProduct({{56, 28, 14, 7}, {0, 2, 4}})
+    ->Unit(benchmark::kMicrosecond);

@@ -28,9 +28,9 @@ void BM_linear(benchmark::State& state) {
   std::vector<float> scratch(packed.scratch_floats());
   for (auto _ : state) {
     if (kReference)
-      iciia::kernels::ref::linear(shape, w.data(), b.data(), x.data(), rows, y.data(), iciia::kernels::Activation::kNone);
+      iciia::kernels::ref::linear(shape, w.data(), b.data(), x.data(), rows, y.data(), iciia::kernels::Epilogue::none());
     else
-      packed.run(x.data(), rows, y.data(), iciia::kernels::Activation::kNone, scratch.data());
+      packed.run(x.data(), rows, y.data(), scratch.data());
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["FLOP/s"] =

@@ -7,18 +7,23 @@
 //
 // The seeds in tests/fuzz/seeds_engine/ are written by this binary:
 //   ICIIA_FUZZ_WRITE_SEEDS=tests/fuzz/seeds_engine build/fuzz/tests/fuzz/fuzz_engine
+// and so is its dictionary, from the op table (run_fuzz.sh does this):
+//   ICIIA_FUZZ_WRITE_DICT=build/fuzz/engine.dict build/fuzz/tests/fuzz/fuzz_engine
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/op_registry.h"
+#include "fuzz_support.h"
 #include "onnx/onnx_writer.h"
 #include "util/error.h"
 
@@ -228,7 +233,22 @@ OnnxGraph seed_constants() {
   return g;
 }
 
+// Shape arithmetic whose int64 folding overflows (Add, Sub, Mul) or divides
+// INT64_MIN by -1: typed errors (regression inputs; UBSan traps on the
+// overflow itself).
+OnnxGraph seed_int64_overflow(const char* op, int64_t a, int64_t b) {
+  OnnxGraph g;
+  g.inputs.push_back(ob::value_info("x", OnnxDataType::kFloat, {1, 4}));
+  g.initializers.push_back(ints("a", {a}));
+  g.initializers.push_back(ints("b", {b}));
+  g.nodes.push_back(ob::node(op, {"a", "b"}, {"shape"}, {}, "fold"));
+  g.nodes.push_back(ob::node("Reshape", {"x", "shape"}, {"y"}, {}, "reshape"));
+  g.outputs.push_back(ob::value_info("y", OnnxDataType::kFloat, {1, 4}));
+  return g;
+}
+
 void write_seeds(const std::string& dir) {
+  constexpr int64_t kMax = INT64_MAX, kMin = INT64_MIN;
   const std::pair<const char*, iciia::OnnxModel> seeds[] = {
       {"classifier.onnx", ob::model(seed_classifier(), 13)},
       {"shape_arithmetic.onnx", ob::model(seed_shape_arithmetic(), 13)},
@@ -236,16 +256,15 @@ void write_seeds(const std::string& dir) {
       {"layout_ops_opset11.onnx", ob::model(seed_layout_ops(), 11)},
       {"pools_opset11.onnx", ob::model(seed_pools(), 11)},
       {"constants_opset14.onnx", ob::model(seed_constants(), 14)},
+      {"int64_add_overflow.onnx", ob::model(seed_int64_overflow("Add", kMax, 1), 13)},
+      {"int64_sub_overflow.onnx", ob::model(seed_int64_overflow("Sub", kMin, 1), 13)},
+      {"int64_mul_overflow.onnx", ob::model(seed_int64_overflow("Mul", kMax / 2 + 1, 2), 13)},
+      {"int64_div_overflow.onnx", ob::model(seed_int64_overflow("Div", kMin, -1), 13)},
   };
   for (const auto& [name, model] : seeds) {
     const auto bytes = iciia::write_onnx(model);
     const std::string path = dir + "/" + name;
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!f) {
-      std::fprintf(stderr, "cannot write %s\n", path.c_str());
-      std::exit(1);
-    }
+    iciia::fuzz::write_file(path, bytes);
     // Say how far the engine gets with each seed (all should load and run
     // once the engine implements every op they use).
     std::string status = "loads and runs";
@@ -261,14 +280,29 @@ void write_seeds(const std::string& dir) {
   }
 }
 
+// The libFuzzer dictionary: every op type of the op table, and the
+// attribute names and string values its entries list.
+void write_dictionary(const std::string& path) {
+  std::set<std::string> words;
+  for (const iciia::engine::OpDef* def : iciia::engine::all_ops()) {
+    words.insert(def->op_type);
+    std::istringstream attributes(def->attributes);
+    for (std::string w; attributes >> w;) words.insert(w);
+  }
+  std::string text;
+  for (const auto& w : words) text += "\"" + w + "\"\n";
+  iciia::fuzz::write_file(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  std::printf("wrote %zu words to %s\n", words.size(), path.c_str());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("ICIIA_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
+  if (const char* path = std::getenv("ICIIA_FUZZ_WRITE_DICT")) {
+    write_dictionary(path);
     std::exit(0);
   }
-  return 0;
+  return iciia::fuzz::write_seeds_if_asked(write_seeds);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../native/history_v1_record.h"
+#include "fuzz_support.h"
 #include "pipeline/bundle.h"
 #include "store/history_store.h"
 #include "store/memory_backend.h"
@@ -109,13 +110,7 @@ void load_store(std::span<const uint8_t> in) {
 }
 
 void write_seed(const std::string& path, uint8_t target, const iciia::Bytes& body) {
-  std::ofstream f(path, std::ios::binary);
-  f.put(char(target));
-  f.write(reinterpret_cast<const char*>(body.data()), std::streamsize(body.size()));
-  if (!f) {
-    std::fprintf(stderr, "cannot write %s\n", path.c_str());
-    std::exit(1);
-  }
+  iciia::fuzz::write_file(path, body, target);
 }
 
 void write_seeds(const std::string& dir) {
@@ -160,13 +155,7 @@ void write_seeds(const std::string& dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("ICIIA_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+extern "C" int LLVMFuzzerInitialize(int*, char***) { return iciia::fuzz::write_seeds_if_asked(write_seeds); }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -20,8 +20,8 @@ namespace {
   std::abort();
 }
 
-bool is_float(iciia::DType d) {
-  return d == iciia::DType::kF32 || d == iciia::DType::kF16 || d == iciia::DType::kBF16 || d == iciia::DType::kF64;
+bool is_float(iciia::SafetensorsDType d) {
+  return d == iciia::SafetensorsDType::kF32 || d == iciia::SafetensorsDType::kF16 || d == iciia::SafetensorsDType::kBF16 || d == iciia::SafetensorsDType::kF64;
 }
 
 uint32_t bits(float f) {
@@ -34,7 +34,7 @@ uint32_t bits(float f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace iciia;
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_header_bytes = 1 << 16;
   limits.max_tensors = 64;
   limits.max_rank = 8;
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const TensorInfo& t : st.tensors()) {
       if (!is_float(t.dtype)) continue;
       const TensorInfo& u = back.get(t.name);
-      if (u.shape != t.shape || u.dtype != DType::kF32) finding("shape/dtype round trip", t.name);
+      if (u.shape != t.shape || u.dtype != SafetensorsDType::kF32) finding("shape/dtype round trip", t.name);
       const std::vector<float> g = back.to_f32(u);
       const std::vector<float>& f = converted[i++];
       if (g.size() != f.size()) finding("size round trip", t.name);

@@ -269,6 +269,13 @@ inline std::vector<TestModel> all_test_models() {
     out.push_back(b.finish(1));
   }
   {
+    Builder b("global_max_pool", 13, {2, 13, 7, 6}, 1000);  // its own seed: the others keep theirs
+    const auto c = b.conv("input", 13, 13, 3, 1);
+    b.output(b.op("GlobalMaxPool", {c}));
+    b.output(b.op("GlobalMaxPool", {"input"}));
+    out.push_back(b.finish(3, {"GlobalMaxPool"}));
+  }
+  {
     Builder b("avgpool_pad_include", 13, {1, 5, 11, 10}, ++seed);
     b.output(b.op("AveragePool", {"input"}, {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}),
                                              attr_ints("pads", {1, 1, 1, 1}), attr_int("count_include_pad", 1)}));
@@ -472,7 +479,8 @@ inline std::vector<TestModel> all_test_models() {
     const auto s = b.op("Shape", {c});
     const auto n = b.op("Gather", {s, b.ints({}, {0})}, {attr_int("axis", 0)});
     const auto n1 = b.with_axes("Unsqueeze", n, {0});
-    const auto shape = b.op("Concat", {n1, b.ints({-1})}, {attr_int("axis", 0)});
+    const auto rest = b.op("Constant", {}, {attr_ints("value_ints", {-1})});
+    const auto shape = b.op("Concat", {n1, rest}, {attr_int("axis", 0)});
     const auto f = b.op("Reshape", {c, shape});
     b.output(b.op("Gemm", {f, b.weight({7, 5 * 4 * 4}, 0.2f)}, {attr_int("transB", 1)}));
     out.push_back(b.finish(3, {"layout copy", "gemm"}));

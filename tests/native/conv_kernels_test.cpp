@@ -321,6 +321,79 @@ TEST(ConvKernel, LargerShapesAcrossTileTails) {
   EXPECT_LE(max_rel_err(want, got), 1e-5f * std::sqrt(67.f * 9.f) * 4.f);
 }
 
+// Winograd F(4x4, 3x3) and F(2x2, 3x3) against the direct definition, at the
+// tolerance of the model tests (1e-4 * max(1, max |ref|)): tiles cut by the
+// output's edge, asymmetric and no padding, batch 2, channels off the vector
+// width, a 1x1 input, epilogues, a residual (also aliasing the output).
+TEST(WinogradKernel, MatchesReference) {
+  struct Case {
+    const char* name;
+    Conv2dParams p;
+    int n, h, w;
+  };
+  const Case cases[] = {
+      {"c16_13_pad1", conv(16, 13, 3, 1, 1), 2, 5, 6},
+      {"c19_17_valid", conv(19, 17, 3, 1, 0), 1, 9, 10},
+      {"c24_20_asym", pads(conv(24, 20, 3, 1, 0), 1, 0, 2, 1), 2, 7, 9},
+      {"c64_64_resnet", conv(64, 64, 3, 1, 1), 1, 14, 14},
+      {"c33_40_1x1_input", conv(33, 40, 3, 1, 1), 1, 1, 1},
+      {"c3_5_few_channels", conv(3, 5, 3, 1, 1), 2, 6, 7},
+  };
+  for (const Case& tc : cases) {
+    const Conv2dParams& p = tc.p;
+    const auto wt = random_floats(static_cast<size_t>(p.out_channels) * p.in_channels * 9, 31 + p.in_channels);
+    const auto bias = random_floats(p.out_channels, 32);
+    const auto in = random_floats(static_cast<size_t>(tc.n) * tc.h * tc.w * p.in_channels, 33, -2.f, 2.f);
+    const size_t out_size = static_cast<size_t>(tc.n) * p.out_h(tc.h) * p.out_w(tc.w) * p.out_channels;
+    const auto residual = random_floats(out_size, 34);
+    // The bound's scale is the output before the activation: a clip or a
+    // sigmoid hides how large the sums were.
+    float scale = 1.f;
+    {
+      std::vector<float> raw(out_size);
+      ref::conv2d(p, wt.data(), bias.data(), Epilogue::none(), in.data(), tc.n, tc.h, tc.w, raw.data(), residual.data());
+      for (float v : raw) scale = std::max(scale, std::fabs(v));
+    }
+    // The activation is one pass after the transform: one of each kind of it.
+    for (const Epilogue& ep : {Epilogue::none(), Epilogue::clip(-0.5f, 0.25f), Epilogue::silu()}) {
+      for (int res = 0; res < 3; ++res) {  // none, separate, aliasing the output
+        std::vector<float> want(out_size);
+        ref::conv2d(p, wt.data(), bias.data(), ep, in.data(), tc.n, tc.h, tc.w, want.data(),
+                    res ? residual.data() : nullptr);
+        for (int tile : {2, 4}) {
+          PackedConv2d packed(p, wt, bias, ep, {tc.h, tc.w, tile});
+          ASSERT_EQ(packed.path(), P::kWinograd) << tc.name;
+          ASSERT_EQ(packed.winograd_tile(), tile);
+          std::vector<float> scratch(packed.scratch_floats(tc.h, tc.w, tc.n));
+          std::vector<float> got(out_size, NAN);
+          if (res == 2) got = residual;
+          packed.run(in.data(), tc.n, tc.h, tc.w, got.data(), scratch.data(),
+                     res == 0 ? nullptr : res == 1 ? residual.data() : got.data());
+          float worst = 0.f;
+          for (size_t i = 0; i < want.size(); ++i)
+            worst = std::isnan(got[i]) ? INFINITY : std::max(worst, std::fabs(got[i] - want[i]));
+          EXPECT_LE(worst, 1e-4f * scale) << tc.name << " F(" << tile << "x" << tile << ") " << describe(ep)
+                                          << " residual " << res;
+        }
+      }
+    }
+  }
+}
+
+TEST(WinogradKernel, ChosenByShape) {
+  const auto w = random_floats(64 * 64 * 9, 1);
+  auto tile = [&](Conv2dParams p, int h, int wd) {
+    return PackedConv2d(p, std::span<const float>(w).first(static_cast<size_t>(p.out_channels) * p.in_channels * 9),
+                        {}, Epilogue::none(), {h, wd})
+        .winograd_tile();
+  };
+  EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 56, 56), 4);
+  EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 3, 3), 2);    // outputs under 4x4
+  EXPECT_EQ(tile(conv(64, 64, 3, 2, 1), 56, 56), 0);  // stride 2
+  EXPECT_EQ(tile(conv(8, 64, 3, 1, 1), 56, 56), 0);   // few input channels
+  EXPECT_EQ(tile(conv(64, 64, 3, 1, 1), 0, 0), 0);    // size unknown
+}
+
 TEST(ConvKernel, RejectsBadParameters) {
   const auto w = random_floats(8 * 4 * 9, 1);
   EXPECT_THROW(PackedConv2d(conv(4, 8, 3), std::span<const float>(w).first(10), {}, Epilogue::none()), Error);

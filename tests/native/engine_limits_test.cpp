@@ -411,6 +411,31 @@ TEST(EngineLimits, RuntimeOpOnConstantData) {
   expect_load_error(g, ErrorCode::kUnsupported, {"'relu_of_weights' (Relu)", "'w' f32[2, 3, 3, 3]", "constant"});
 }
 
+TEST(EngineLimits, IntegerFoldingThatOverflowsIsAnError) {
+  // Shape arithmetic folds in int64: sizes from an untrusted file must not
+  // overflow into undefined behaviour (regression inputs of the engine
+  // fuzzer: tests/fuzz/seeds_engine/int64_*.onnx).
+  struct Case {
+    const char* op;
+    int64_t a, b;
+    const char* what;
+  };
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  for (const Case& c : {Case{"Add", kMax, 1, "overflows 64 bits"}, Case{"Sub", kMin, 1, "overflows 64 bits"},
+                        Case{"Mul", kMax / 2 + 1, 2, "overflows 64 bits"}, Case{"Mul", kMin, -1, "overflows 64 bits"},
+                        Case{"Div", kMin, -1, "INT64_MIN / -1"}, Case{"Div", 7, 0, "division by zero"}}) {
+    SCOPED_TRACE(std::string(c.op) + " " + std::to_string(c.a) + ", " + std::to_string(c.b));
+    OnnxGraph g;
+    g.inputs.push_back(ob::value_info("x", DT::kFloat, {1, 4}));
+    g.initializers.push_back(ints("a", {c.a}));
+    g.initializers.push_back(ints("b", {c.b}));
+    g.nodes.push_back(ob::node(c.op, {"a", "b"}, {"shape"}, {}, "fold"));
+    g.nodes.push_back(ob::node("Reshape", {"x", "shape"}, {"y"}, {}, "reshape"));
+    g.outputs.push_back(ob::value_info("y", DT::kFloat, {1, 4}));
+    expect_load_error(g, ErrorCode::kFormat, {std::string("'fold' (").append(c.op).append(")"), c.what});
+  }
+}
+
 TEST(EngineLimits, IntegerConstantsReadBack) {
   // A graph output that is folded shape arithmetic reads back as floats.
   OnnxGraph g = small_classifier();

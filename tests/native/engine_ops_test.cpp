@@ -8,9 +8,12 @@
 #include <cmath>
 #include <numeric>
 #include <optional>
+#include <set>
+#include <sstream>
 
 #include "../models/test_models.h"
 #include "engine/engine.h"
+#include "engine/op_registry.h"
 #include "onnx/onnx_writer.h"
 #include "util/error.h"
 
@@ -65,6 +68,33 @@ TEST(EngineOps, EveryTestModelPlansFusesAndRuns) {
       for (float v : y) ASSERT_TRUE(std::isfinite(v)) << name;
     }
   }
+}
+
+TEST(EngineOps, EveryOpOfTheTableHasATestModel) {
+  std::set<std::string> used;
+  for (const auto& m : test_models::all_test_models())
+    for (const auto& n : m.model.graph.nodes) used.insert(n.op_type);
+  for (const OpDef* def : all_ops()) EXPECT_TRUE(used.count(def->op_type)) << def->op_type << " has no test model";
+  for (const auto& op : used) EXPECT_NE(find_op(op), nullptr) << op << " is in a test model, not in the table";
+}
+
+TEST(EngineOps, TheTableListsTheAttributesTheTestModelsUse) {
+  // OpDef::attributes feeds the fuzz dictionary: it must know what the ops read.
+  for (const auto& m : test_models::all_test_models())
+    for (const auto& n : m.model.graph.nodes) {
+      const OpDef* def = find_op(n.op_type);
+      ASSERT_NE(def, nullptr) << n.op_type;
+      std::set<std::string> listed;
+      std::istringstream words(def->attributes);
+      for (std::string w; words >> w;) listed.insert(w);
+      for (const auto& a : n.attributes) {
+        EXPECT_TRUE(listed.count(a.name)) << m.name << ": " << n.op_type << "'s attribute " << a.name << " is not in its entry";
+        if (a.type == OnnxAttrType::kString) {
+          EXPECT_TRUE(listed.count(a.s)) << m.name << ": " << n.op_type << " " << a.name << " = " << a.s
+                                         << " is not in its entry";
+        }
+      }
+    }
 }
 
 TEST(EngineOps, SplitPlansEveryOutputInItsOwnMemory) {

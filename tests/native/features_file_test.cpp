@@ -67,7 +67,7 @@ TEST(FeaturesFile, RoundTripKeepsEveryField) {
 
   // The layout other tools rely on: tensor dtypes/shapes and metadata strings.
   const Safetensors st = Safetensors::read_file(path);
-  EXPECT_EQ(st.get("labels").dtype, DType::kI32);
+  EXPECT_EQ(st.get("labels").dtype, SafetensorsDType::kI32);
   EXPECT_EQ(st.get("features").shape, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(st.get("logits").shape, (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(st.metadata().at("format"), "iciia-features/1");

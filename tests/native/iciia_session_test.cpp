@@ -123,6 +123,70 @@ TEST(Session, QueryWithAppendEqualsQueryThenAppend) {
   }
 }
 
+// A history rebuilt in multi-row passes (append_rows) is the history of
+// appending row by row: same rows, same answers to float rounding, for every
+// cached mode (full L = 1, causal L = 2), dense and partitioned projections,
+// from empty and partly filled sessions, with rows past the capacity.
+TEST(Session, AppendRowsEqualsAppendingOneByOne) {
+  struct Case {
+    IciiaConfig config;
+    int capacity, before, rows;
+  };
+  const Case cases[] = {
+      {make_config(20, 4, 2, 1, 1, false, AttentionMode::kFull), 16, 0, 16},   // dense, one block, full
+      {make_config(20, 4, 2, 2, 4, true, AttentionMode::kCausal), 16, 3, 9},   // causal L = 2 after 3 rows
+      {make_config(40, 5, 2, 1, 8, true, AttentionMode::kFull), 300, 0, 300},  // interleaved g = 8, 3 blocks
+      {make_config(20, 4, 2, 2, 4, false, AttentionMode::kCausal), 6, 2, 9},   // past the capacity: evicts
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("g " + std::to_string(c.config.num_partitions) + ", L " + std::to_string(c.config.num_layers) +
+                 ", capacity " + std::to_string(c.capacity) + ", before " + std::to_string(c.before) + ", rows " +
+                 std::to_string(c.rows));
+    auto model = test::random_model(c.config, 7);
+    IciiaSession one(model, {c.capacity}), batch(model, {c.capacity});
+    const int d = c.config.dim;
+    std::vector<float> rows;
+    for (int i = 0; i < c.before + c.rows; ++i) {
+      const auto f = random_floats(d, 300 + i);
+      one.append(f);
+      if (i < c.before)
+        batch.append(f);
+      else
+        rows.insert(rows.end(), f.begin(), f.end());
+    }
+    batch.append_rows(rows);
+    ASSERT_EQ(batch.size(), one.size());
+    for (int i = 0; i < one.size(); ++i) {
+      const auto ra = one.embedded_row(i), rb = batch.embedded_row(i);
+      EXPECT_TRUE(std::equal(ra.begin(), ra.end(), rb.begin())) << "row " << i;
+    }
+    for (uint32_t probe = 0; probe < 3; ++probe) {
+      const auto f = random_floats(d, 900 + probe);
+      const QueryResult a = one.query(f, {.attention = true}), b = batch.query(f, {.attention = true});
+      EXPECT_LE(max_abs_diff(a.logits, b.logits), 1e-5f);
+      EXPECT_LE(max_abs_diff(a.attention, b.attention), 1e-6f);
+    }
+  }
+}
+
+TEST(Session, AppendRowsChecksEveryRowFirst) {
+  auto model = test::random_model(make_config(8, 3, 2, 1, 1, true, AttentionMode::kFull));
+  IciiaSession s(model, {8});
+  s.append(random_floats(8, 1));
+  auto rows = random_floats(8 * 3, 2);
+  rows[8 + 4] = INFINITY;
+  try {
+    s.append_rows(rows);
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("feature value 4 is not finite (inf) (row 1 of 3)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(s.append_rows(random_floats(7, 3)), Error);
+  EXPECT_EQ(s.size(), 1);
+}
+
 TEST(Session, FifoKeepsNewestRowsInOrder) {
   auto model = test::random_model(make_config(8, 3, 2, 1, 1, true, AttentionMode::kFull));
   IciiaSession s(model, {3});

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <tuple>
 
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "kernels/vec.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -21,6 +23,17 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
+// The vector layer these sweeps exercise: SIMD128 in the wasm build, SSE2 on
+// x86-64 (never the scalar fallback on either).
+TEST(VectorLayer, IsTheTargetsSimd) {
+  std::printf("[ kernels ] vector layer: %s\n", ICIIA_VEC_ISA);
+#if defined(__wasm__)
+  EXPECT_STREQ(ICIIA_VEC_ISA, "wasmsimd");
+#elif defined(__x86_64__)
+  EXPECT_STREQ(ICIIA_VEC_ISA, "sse2");
+#endif
+}
+
 // groups, in_per_group, out_per_group, shuffle, rows
 using LinearCase = std::tuple<int, int, int, bool, int>;
 
@@ -32,15 +45,15 @@ TEST_P(LinearKernel, MatchesReference) {
   const auto w = random_floats(static_cast<size_t>(g) * mo * mi, 1 + g * 31 + mi);
   const auto b = random_floats(static_cast<size_t>(g) * mo, 2 + mo);
   const auto x = random_floats(static_cast<size_t>(rows) * g * mi, 3 + rows);
-  for (Activation act : {Activation::kNone, Activation::kRelu}) {
+  for (const Epilogue& ep : {Epilogue::none(), Epilogue::relu()}) {
     std::vector<float> want(static_cast<size_t>(rows) * g * mo), got(want.size(), NAN);
-    ref::linear(shape, w.data(), b.data(), x.data(), rows, want.data(), act);
-    PackedLinear packed(shape, w, b);
+    ref::linear(shape, w.data(), b.data(), x.data(), rows, want.data(), ep);
+    PackedLinear packed(shape, w, b, ep);
     std::vector<float> scratch(packed.scratch_floats());
-    packed.run(x.data(), rows, got.data(), act, scratch.data());
+    packed.run(x.data(), rows, got.data(), scratch.data());
     // Sums of mi products in a different order: relative error ~ mi * eps.
     EXPECT_LE(max_abs_diff(want, got), 1e-5f * std::max(1, mi)) << "layout " << static_cast<int>(packed.layout());
-    if (act == Activation::kRelu) {
+    if (ep.kind == ActKind::kRelu) {
       for (float v : got) ASSERT_GE(v, 0.f);
     }
   }
@@ -49,20 +62,20 @@ TEST_P(LinearKernel, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(
     OddShapes, LinearKernel,
     ::testing::Values(
-        // dense (g = 1): panels layout, partial panels, 1..5 rows (GEMV and tails)
+        // dense (g = 1): gemm layout, partial panels, 1..5 rows (GEMV and tails), 17 (several scatter blocks)
         LinearCase{1, 1, 1, false, 1}, LinearCase{1, 7, 3, false, 1}, LinearCase{1, 13, 8, false, 2},
         LinearCase{1, 17, 9, false, 3}, LinearCase{1, 33, 24, false, 4}, LinearCase{1, 64, 192, false, 5},
         LinearCase{1, 5, 17, false, 9},
-        // few partitions: panels, scattered outputs
+        // few partitions: gemm layout, scattered outputs
         LinearCase{2, 6, 18, true, 3}, LinearCase{3, 5, 15, false, 2}, LinearCase{4, 3, 9, true, 1},
-        LinearCase{7, 9, 9, true, 6},
+        LinearCase{7, 9, 9, true, 6}, LinearCase{3, 4, 11, true, 37},
         // many partitions: interleave layout, g not a multiple of 4, m = 1
         LinearCase{8, 8, 24, true, 1}, LinearCase{9, 2, 6, false, 2}, LinearCase{17, 3, 3, true, 5},
         LinearCase{20, 1, 3, true, 1}, LinearCase{33, 5, 15, false, 3}, LinearCase{256, 5, 15, true, 2}));
 
 TEST(LinearKernel, PicksLayoutByShape) {
   const auto w = random_floats(8 * 3 * 3, 1), b = random_floats(8 * 3, 2);
-  EXPECT_EQ(PackedLinear({1, 3, 24}, w, b).layout(), PackedLinear::Layout::kPanels);
+  EXPECT_EQ(PackedLinear({1, 3, 24}, w, b).layout(), PackedLinear::Layout::kGemm);
   EXPECT_EQ(PackedLinear({8, 3, 3, true}, w, b).layout(), PackedLinear::Layout::kInterleave);
 }
 

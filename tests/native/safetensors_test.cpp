@@ -59,7 +59,7 @@ void append_le(Bytes& b, T v) {
 // Parses and expects an iciia::Error with the given code whose message
 // contains every one of `needles`.
 void expect_error(const Bytes& file, ErrorCode code, std::initializer_list<std::string> needles,
-                  const ParseLimits& limits = {}) {
+                  const SafetensorsLimits& limits = {}) {
   try {
     Safetensors::parse(file, limits);
     ADD_FAILURE() << "expected " << error_code_name(code) << ", parse succeeded";
@@ -71,7 +71,7 @@ void expect_error(const Bytes& file, ErrorCode code, std::initializer_list<std::
 }
 
 void expect_header_error(const std::string& header, size_t data_size, ErrorCode code,
-                         std::initializer_list<std::string> needles, const ParseLimits& limits = {}) {
+                         std::initializer_list<std::string> needles, const SafetensorsLimits& limits = {}) {
   SCOPED_TRACE(header);
   expect_error(make_file(header, zeros(data_size)), code, needles, limits);
 }
@@ -103,7 +103,7 @@ TEST(Safetensors, RoundTripShapesValuesAndMetadata) {
   for (size_t i = 0; i < 4; ++i) {
     const TensorInfo& t = st.tensors()[i];
     EXPECT_EQ(t.name, names[i]);
-    EXPECT_EQ(t.dtype, DType::kF32);
+    EXPECT_EQ(t.dtype, SafetensorsDType::kF32);
     EXPECT_EQ(t.shape, shapes[i]);
     EXPECT_EQ(t.begin, offset);
     EXPECT_EQ(t.end, offset + 4 * static_cast<uint64_t>(t.numel()));
@@ -221,7 +221,7 @@ TEST(Safetensors, I32WriterRoundTripAndByteLayout) {
   EXPECT_EQ(bytes, make_file(header, data));
   const Safetensors st = Safetensors::parse(bytes);
   EXPECT_EQ(st.to_i32(st.get("labels")), (std::vector<int32_t>{0, 9, -1, 2147483647}));
-  EXPECT_EQ(st.get("labels").dtype, DType::kI32);
+  EXPECT_EQ(st.get("labels").dtype, SafetensorsDType::kI32);
 
   test::expect_error([&] { w.add_i32("labels", {4}, labels); }, ErrorCode::kInvalidArgument, {"duplicate", "labels"});
   test::expect_error([&] { w.add_i32("short", {5}, labels); }, ErrorCode::kInvalidArgument,
@@ -317,7 +317,7 @@ TEST(Safetensors, ReadsReferenceWeights) {
   EXPECT_EQ(st.metadata().at("num_classes"), "10");
   EXPECT_EQ(st.metadata().at("num_partitions"), "1");
   const TensorInfo& w = st.get("encoder.layers.0.encoder_layers.0.self_attn.in_proj_weight");
-  EXPECT_EQ(w.dtype, DType::kF32);
+  EXPECT_EQ(w.dtype, SafetensorsDType::kF32);
   EXPECT_EQ(w.shape, (std::vector<int64_t>{192, 64}));
   EXPECT_EQ(st.get("classifier.weight").shape, (std::vector<int64_t>{10, 64}));
   EXPECT_EQ(st.get("classifier.bias").shape, (std::vector<int64_t>{10}));
@@ -354,10 +354,10 @@ TEST(Safetensors, ReadsReferenceWeights) {
 // ---------------------------------------------------------------------------
 
 TEST(Safetensors, DtypeNamesAndSizes) {
-  const std::pair<DType, std::pair<const char*, size_t>> expect[] = {
-      {DType::kF64, {"F64", 8}}, {DType::kF32, {"F32", 4}}, {DType::kF16, {"F16", 2}}, {DType::kBF16, {"BF16", 2}},
-      {DType::kI64, {"I64", 8}}, {DType::kI32, {"I32", 4}}, {DType::kI16, {"I16", 2}}, {DType::kI8, {"I8", 1}},
-      {DType::kU8, {"U8", 1}},   {DType::kBool, {"BOOL", 1}},
+  const std::pair<SafetensorsDType, std::pair<const char*, size_t>> expect[] = {
+      {SafetensorsDType::kF64, {"F64", 8}}, {SafetensorsDType::kF32, {"F32", 4}}, {SafetensorsDType::kF16, {"F16", 2}}, {SafetensorsDType::kBF16, {"BF16", 2}},
+      {SafetensorsDType::kI64, {"I64", 8}}, {SafetensorsDType::kI32, {"I32", 4}}, {SafetensorsDType::kI16, {"I16", 2}}, {SafetensorsDType::kI8, {"I8", 1}},
+      {SafetensorsDType::kU8, {"U8", 1}},   {SafetensorsDType::kBool, {"BOOL", 1}},
   };
   for (const auto& [dtype, ns] : expect) {
     EXPECT_STREQ(dtype_name(dtype), ns.first);
@@ -483,7 +483,7 @@ TEST(Safetensors, FindAndGet) {
     EXPECT_NE(std::string(e.what()).find("absent.weight"), std::string::npos) << e.what();
   }
   // A TensorInfo that does not belong to this file is refused, not read.
-  TensorInfo foreign{"foreign", DType::kF32, {1000}, 0, 4000};
+  TensorInfo foreign{"foreign", SafetensorsDType::kF32, {1000}, 0, 4000};
   try {
     st.to_f32(foreign);
     ADD_FAILURE() << "foreign tensor read";
@@ -542,7 +542,7 @@ TEST(SafetensorsMalformed, HeaderLengthPastEndOfFile) {
 }
 
 TEST(SafetensorsMalformed, HeaderLengthAboveLimit) {
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_header_bytes = 16;
   const std::string header = obj({entry("a", "F32", "[1]", 0, 4)});
   expect_error(make_file(header, zeros(4)), ErrorCode::kLimit, {"exceeds", "16"}, limits);
@@ -588,7 +588,7 @@ TEST(SafetensorsMalformed, MetadataNotStringMap) {
   expect_header_error(R"({"__metadata__":{"k":"a","k":"b"}})", 0, ErrorCode::kFormat, {"duplicate", "'k'"});
   expect_header_error(R"({"__metadata__":{},"__metadata__":{}})", 0, ErrorCode::kFormat,
                       {"more than one __metadata__"});
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_metadata_entries = 2;
   expect_header_error(R"({"__metadata__":{"a":"","b":"","c":""}})", 0, ErrorCode::kLimit, {"__metadata__", "2"},
                       limits);
@@ -655,7 +655,7 @@ TEST(SafetensorsMalformed, BadDimensions) {
 TEST(SafetensorsMalformed, RankAboveLimit) {
   expect_header_error(obj({entry("deep", "F32", "[1,1,1,1,1,1,1,1,1]", 0, 4)}), 4, ErrorCode::kLimit,
                       {"'deep'", "rank", "8"});
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_rank = 2;
   expect_header_error(obj({entry("w", "F32", "[1,1,1]", 0, 4)}), 4, ErrorCode::kLimit, {"'w'", "rank"}, limits);
   EXPECT_NO_THROW(Safetensors::parse(make_file(obj({entry("w", "F32", "[1,1]", 0, 4)}), zeros(4)), limits));
@@ -710,7 +710,7 @@ TEST(SafetensorsMalformed, HolesBetweenTensors) {
 }
 
 TEST(SafetensorsMalformed, TooManyTensors) {
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_tensors = 2;
   const std::string header = obj({entry("a", "U8", "[1]", 0, 1), entry("b", "U8", "[1]", 1, 2),
                              entry("c", "U8", "[1]", 2, 3)});
@@ -720,7 +720,7 @@ TEST(SafetensorsMalformed, TooManyTensors) {
 }
 
 TEST(SafetensorsMalformed, TensorAboveByteLimit) {
-  ParseLimits limits;
+  SafetensorsLimits limits;
   limits.max_tensor_bytes = 15;
   expect_header_error(obj({entry("huge", "F32", "[4]", 0, 16)}), 16, ErrorCode::kLimit,
                       {"'huge'", "16 bytes", "15"}, limits);
@@ -769,7 +769,7 @@ TEST(SafetensorsMalformed, TruncationsAndByteFlipsNeverCrash) {
     try {
       const Safetensors st = Safetensors::parse(f);
       for (const auto& t : st.tensors()) {
-        if (t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16 || t.dtype == DType::kF64) {
+        if (t.dtype == SafetensorsDType::kF32 || t.dtype == SafetensorsDType::kF16 || t.dtype == SafetensorsDType::kBF16 || t.dtype == SafetensorsDType::kF64) {
           EXPECT_EQ(st.to_f32(t).size(), static_cast<size_t>(t.numel()));
         }
       }

@@ -3,7 +3,7 @@
 namespace iciia::kernels::ref {
 
 void linear(const LinearShape& s, const float* weight, const float* bias, const float* x, int rows, float* y,
-            Activation act) {
+            const Epilogue& ep) {
   const int in = s.in_features(), out = s.out_features();
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<size_t>(r) * in;
@@ -14,9 +14,7 @@ void linear(const LinearShape& s, const float* weight, const float* bias, const 
         float acc = 0.f;
         for (int i = 0; i < s.in_per_group; ++i) acc += w[i] * xr[p * s.in_per_group + i];
         const int j = s.out_index(p, o);
-        float v = acc + bias[j];
-        if (act == Activation::kRelu && v < 0.f) v = 0.f;
-        yr[j] = v;
+        yr[j] = activate(ep, acc + bias[j]);
       }
     }
   }

@@ -1,10 +1,8 @@
-// Storage layouts: the helpers every data-movement step builds on
-// (storage strides, StridedCopy), and the copy of a Reshape-like node whose
-// input or output is stored NHWC with real spatial extent (otherwise the
-// planner aliases it, no step).
+// The storage helpers every data-movement step builds on (steps.h), and
+// what fusion adds to a step's kind.
 #include <algorithm>
-#include <numeric>
 #include <cstring>
+#include <numeric>
 
 #include "engine/steps.h"
 #include "util/error.h"
@@ -95,46 +93,10 @@ void StridedCopy::run(const float* src, float* dst) const {
   }
 }
 
-namespace {
-
-// Copies a value to its logical row-major order (NCHW for rank 4).
-class CopyStep : public Step {
- public:
-  CopyStep(int64_t in, bool in_nhwc, std::vector<int64_t> in_dims, int64_t out, bool out_nhwc,
-           std::vector<int64_t> out_dims, int64_t numel)
-      : in_(in), out_(out), in_nhwc_(in_nhwc), out_nhwc_(out_nhwc), in_dims_(std::move(in_dims)),
-        out_dims_(std::move(out_dims)), numel_(numel) {}
-
-  void run(float* arena, float* scratch) const override {
-    const float* src = arena + in_;
-    float* dst = arena + out_;
-    // Logical order first (into scratch when the output needs another pass).
-    float* logical = out_nhwc_ ? scratch : dst;
-    if (in_nhwc_)
-      nhwc_to_nchw(src, int(in_dims_[0]), int(in_dims_[2]), int(in_dims_[3]), int(in_dims_[1]), logical);
-    else
-      std::memcpy(logical, src, sizeof(float) * numel_);
-    if (out_nhwc_) nchw_to_nhwc(logical, int(out_dims_[0]), int(out_dims_[1]), int(out_dims_[2]), int(out_dims_[3]), dst);
-  }
-  int64_t scratch_floats() const override { return out_nhwc_ ? numel_ : 0; }
-
- private:
-  int64_t in_, out_;
-  bool in_nhwc_, out_nhwc_;
-  std::vector<int64_t> in_dims_, out_dims_;
-  int64_t numel_;
-};
-
-}  // namespace
-
-std::unique_ptr<Step> make_copy_step(const StepArgs& a) {
-  const Value& x = a.value(a.input(0));
-  const Value& y = a.value(a.output);
-  const Slot& xs = a.slot(a.input(0));
-  const Slot& ys = a.slot(a.output);
-  auto step = std::make_unique<CopyStep>(xs.offset, xs.nhwc, x.dims, ys.offset, ys.nhwc, y.dims, x.numel());
-  step->kind = "layout copy";
-  return step;
+std::string StepArgs::fused_suffix() const {
+  std::string s = residual >= 0 ? " +residual" : "";
+  if (epilogue.kind != kernels::ActKind::kNone) s += std::string(" +") + kernels::act_kind_name(epilogue.kind);
+  return s;
 }
 
 }  // namespace iciia::engine

@@ -1,7 +1,8 @@
-// A BatchNormalization that no Conv absorbed (it follows a pool, an Add, the
-// graph input, ...): one per-channel scale and shift, folded at load time,
-// plus a fused activation. Channels are axis 1: innermost for an NHWC value,
-// [outer][C][inner] for a row-major one.
+// BatchNormalization in inference mode. One right after a Conv is folded into
+// its weights (conv.cpp); one that no Conv absorbed (after a pool, an Add,
+// the graph input, ...) runs as one per-channel scale and shift, computed at
+// load time, plus a fused activation. Channels are axis 1: innermost for an
+// NHWC value, [outer][C][inner] for a row-major one.
 #include <cmath>
 
 #include "engine/steps.h"
@@ -11,6 +12,23 @@
 namespace iciia::engine {
 
 namespace {
+
+void infer_batchnorm(InferContext& ctx) {
+  ctx.require_float_inputs();
+  const Value& x = ctx.in(0);
+  if (x.dims.size() < 2) ctx.fail("expects at least rank 2, got " + x.describe());
+  for (size_t i = 1; i <= 4; ++i) {
+    const Value& p = ctx.in(i);
+    if (!p.constant) ctx.unsupported("parameter " + p.describe() + " computed at run time");
+    if (p.numel() != x.dims[1])
+      ctx.fail("parameter " + p.describe() + " must hold " + std::to_string(x.dims[1]) + " values");
+  }
+  const int64_t training = ctx.node().onnx.attr_int("training_mode", 0);
+  if (training != 0) ctx.unsupported("training_mode = " + std::to_string(training));
+  for (size_t i = 1; i < ctx.node().outputs.size(); ++i)
+    if (ctx.node().outputs[i] >= 0) ctx.unsupported("training-mode output '" + ctx.out(i).name + "'");
+  ctx.set_output(0, ValueDType::kFloat32, x.dims);
+}
 
 class ChannelAffineStep : public Step {
  public:
@@ -54,8 +72,6 @@ class ChannelAffineStep : public Step {
   int64_t in_, out_;
 };
 
-}  // namespace
-
 std::unique_ptr<Step> make_batchnorm_step(const StepArgs& a) {
   const Value& x = a.value(a.input(0));
   if (x.constant) throw Error(ErrorCode::kUnsupported, a.node.label() + ": normalising a constant " + x.describe());
@@ -78,10 +94,22 @@ std::unique_ptr<Step> make_batchnorm_step(const StepArgs& a) {
   }
   auto step = std::make_unique<ChannelAffineStep>(outer, channels, inner, std::move(scale), std::move(shift), a.epilogue,
                                                   a.slot(a.input(0)).offset, a.slot(a.output).offset);
-  step->kind = std::string("batchnorm") + (a.epilogue.kind != kernels::ActKind::kNone
-                                                ? std::string(" +") + kernels::act_kind_name(a.epilogue.kind)
-                                                : "");
+  step->kind = "batchnorm" + a.fused_suffix();
   return step;
 }
+
+constexpr OpDef kOps[] = {
+    {.op_type = "BatchNormalization",
+     .since_opset = 9,
+     .infer = infer_batchnorm,
+     .make_step = make_batchnorm_step,
+     .absorbs = Absorbs::kActivation,
+     .role = FuseRole::kBatchNorm,
+     .attributes = "epsilon momentum training_mode"},
+};
+
+}  // namespace
+
+std::span<const OpDef> ops::batchnorm_ops() { return kOps; }
 
 }  // namespace iciia::engine

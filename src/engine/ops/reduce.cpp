@@ -1,7 +1,8 @@
-// ReduceMean over any axes (keepdims 0 / 1), and GlobalAveragePool below
-// rank 4. The mean over H, W of an NHWC value is the global-average-pool
-// kernel (vectorised over channels); other axis sets run a generic loop over
-// precomputed offsets.
+// ReduceMean over any axes (keepdims 0 / 1) and GlobalAveragePool (the mean
+// over every axis after the channels). The mean over H, W of an NHWC value is
+// the global-average-pool kernel (vectorised over channels); other axis sets
+// run a generic loop over precomputed offsets.
+#include <algorithm>
 #include <string>
 
 #include "engine/steps.h"
@@ -11,6 +12,33 @@
 namespace iciia::engine {
 
 namespace {
+
+void infer_global_pool(InferContext& ctx) {
+  const Value& x = ctx.in(0);
+  if (x.dims.size() < 3) ctx.fail("expects at least rank 3, got " + x.describe());
+  auto dims = x.dims;
+  std::fill(dims.begin() + 2, dims.end(), 1);
+  ctx.set_output(0, ValueDType::kFloat32, std::move(dims));
+}
+
+void infer_reduce_mean(InferContext& ctx) {
+  const Value& x = ctx.in(0);
+  const bool keep = ctx.node().onnx.attr_int("keepdims", 1) != 0;
+  auto axes = ctx.node().onnx.attr_ints("axes");
+  const int64_t noop = ctx.node().onnx.attr_int("noop_with_empty_axes", 0);
+  if (noop != 0) ctx.unsupported("noop_with_empty_axes = " + std::to_string(noop));
+  if (ctx.has_input(1)) ctx.unsupported("axes given as an input (opset 18 form)");
+  std::vector<bool> reduce(x.dims.size(), axes.empty());
+  for (int64_t a : axes) reduce[ctx.axis(a, x.dims.size(), "axis")] = true;
+  std::vector<int64_t> dims;
+  for (size_t i = 0; i < x.dims.size(); ++i) {
+    if (!reduce[i])
+      dims.push_back(x.dims[i]);
+    else if (keep)
+      dims.push_back(1);
+  }
+  ctx.set_output(0, ValueDType::kFloat32, std::move(dims));
+}
 
 class GlobalAverageStep : public Step {
  public:
@@ -44,8 +72,6 @@ class ReduceMeanStep : public Step {
   int64_t in_, out_;
 };
 
-}  // namespace
-
 std::unique_ptr<Step> make_reduce_mean_step(const StepArgs& a) {
   const Value& x = a.value(a.input(0));
   const Value& y = a.value(a.output);
@@ -67,7 +93,7 @@ std::unique_ptr<Step> make_reduce_mean_step(const StepArgs& a) {
     // [N, C, 1, 1] stored NHWC and [N, C] row-major are both [n][c].
     step = std::make_unique<GlobalAverageStep>(int(x.dims[0]), int(x.dims[2]), int(x.dims[3]), int(x.dims[1]),
                                                xs.offset, a.slot(a.output).offset);
-    step->kind = "mean over h, w";
+    step->kind = a.node.op_type() == "ReduceMean" ? "mean over h, w" : "GlobalAveragePool";
     return step;
   }
   const auto in_strides = storage_strides(x, xs);
@@ -90,5 +116,18 @@ std::unique_ptr<Step> make_reduce_mean_step(const StepArgs& a) {
   step->kind = "mean";
   return step;
 }
+
+constexpr OpDef kOps[] = {
+    {.op_type = "GlobalAveragePool", .since_opset = 1, .infer = infer_global_pool, .make_step = make_reduce_mean_step},
+    {.op_type = "ReduceMean",
+     .since_opset = 11,
+     .infer = infer_reduce_mean,
+     .make_step = make_reduce_mean_step,
+     .attributes = "axes keepdims noop_with_empty_axes"},
+};
+
+}  // namespace
+
+std::span<const OpDef> ops::reduce_ops() { return kOps; }
 
 }  // namespace iciia::engine

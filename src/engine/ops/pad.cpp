@@ -13,6 +13,33 @@ namespace iciia::engine {
 
 namespace {
 
+void infer_pad(InferContext& ctx) {
+  const Value& x = ctx.in(0);
+  const std::string mode = ctx.node().onnx.attr_string("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge") ctx.unsupported("mode = \"" + mode + "\"");
+  if (x.dtype != ValueDType::kFloat32) ctx.unsupported("padding " + x.describe() + " (float data only)");
+  const auto pads = ctx.constant_ints(1, "pads");
+  if (ctx.has_input(2)) {
+    const Value& cv = ctx.in(2);
+    if (!cv.constant) ctx.unsupported("a constant_value computed at run time");
+    if (cv.numel() != 1) ctx.fail("constant_value " + cv.describe() + " must be a scalar");
+  }
+  if (pads.size() != 2 * x.dims.size()) ctx.fail("pads has " + std::to_string(pads.size()) + " entries for " + x.describe());
+  auto dims = x.dims;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const int64_t lo = pads[i], hi = pads[i + dims.size()];
+    if (lo < -dims[i] || hi < -dims[i] || lo > (1 << 20) || hi > (1 << 20)) ctx.fail("pads out of range for " + x.describe());
+    dims[i] += lo + hi;
+    if (dims[i] < 0) ctx.fail("pads out of range for " + x.describe());
+    // ONNX reflect mirrors without repeating the border: at most dim - 1 per side.
+    if (mode == "reflect" && (pads[i] >= x.dims[i] || pads[i + dims.size()] >= x.dims[i]) &&
+        (pads[i] > 0 || pads[i + dims.size()] > 0))
+      ctx.unsupported("reflect padding of " + std::to_string(pads[i]) + ", " + std::to_string(pads[i + dims.size()]) +
+                      " on axis " + std::to_string(i) + " of " + x.describe() + " (at most dim - 1)");
+  }
+  ctx.set_output(0, ValueDType::kFloat32, std::move(dims));
+}
+
 class PadStep : public Step {
  public:
   struct Axis {
@@ -52,8 +79,6 @@ class PadStep : public Step {
   int64_t in_, out_;
 };
 
-}  // namespace
-
 std::unique_ptr<Step> make_pad_step(const StepArgs& a) {
   const Value& x = a.value(a.input(0));
   const Value& y = a.value(a.output);
@@ -64,10 +89,10 @@ std::unique_ptr<Step> make_pad_step(const StepArgs& a) {
   float value = 0.f;
   if (a.has_input(2)) {
     const Value& cv = a.value(a.input(2));
-    value = cv.dtype == DType::kFloat32 ? cv.f32[0] : static_cast<float>(cv.i64[0]);
+    value = cv.dtype == ValueDType::kFloat32 ? cv.f32[0] : static_cast<float>(cv.i64[0]);
   }
   const size_t r = x.dims.size();
-  if (pv.dtype != DType::kInt64 || pads.size() != 2 * r)
+  if (pv.dtype != ValueDType::kInt64 || pads.size() != 2 * r)
     throw Error(ErrorCode::kFormat, a.node.label() + ": pads " + pv.describe() + " do not fit " + x.describe());
   const auto xs = storage_strides(x, a.slot(a.input(0)));
   const auto ys = storage_strides(y, a.slot(a.output));
@@ -109,5 +134,14 @@ std::unique_ptr<Step> make_pad_step(const StepArgs& a) {
   step->kind = "pad " + mode;
   return step;
 }
+
+constexpr OpDef kOps[] = {
+    {.op_type = "Pad", .since_opset = 11, .infer = infer_pad, .make_step = make_pad_step,
+     .attributes = "mode constant reflect edge wrap"},
+};
+
+}  // namespace
+
+std::span<const OpDef> ops::pad_ops() { return kOps; }
 
 }  // namespace iciia::engine

@@ -1,6 +1,9 @@
-// Activations and broadcasting binary ops, in the operands' storage order.
+// Add, Sub, Mul, Div with numpy broadcasting: folded when both sides are
+// constant (shape arithmetic divides and multiplies sizes), otherwise one
+// step in the output's storage order with a fused activation.
+#include <algorithm>
 #include <array>
-#include <cmath>
+#include <cstdint>
 
 #include "engine/steps.h"
 #include "kernels/vec.h"
@@ -8,44 +11,79 @@
 
 namespace iciia::engine {
 
-bool activation_of(const Graph& graph, const Node& node, kernels::Epilogue* ep) {
-  const std::string& op = node.op_type();
-  if (op == "Relu") {
-    *ep = kernels::Epilogue::relu();
-  } else if (op == "Sigmoid") {
-    *ep = kernels::Epilogue::sigmoid();
-  } else if (op == "HardSwish") {
-    *ep = kernels::Epilogue::hardswish();
-  } else if (op == "HardSigmoid") {
-    *ep = kernels::Epilogue::hardsigmoid(node.onnx.attr_float("alpha", 0.2f), node.onnx.attr_float("beta", 0.5f));
-  } else if (op == "Clip") {
-    auto bound = [&](size_t i, float fallback) {
-      if (i >= node.inputs.size() || node.inputs[i] < 0) return fallback;
-      const Value& v = graph.values[node.inputs[i]];
-      if (!v.constant || v.numel() != 1)
-        throw Error(ErrorCode::kUnsupported, node.label() + ": Clip bounds must be constant scalars");
-      return v.dtype == DType::kFloat32 ? v.f32[0] : static_cast<float>(v.i64[0]);
-    };
-    *ep = kernels::Epilogue::clip(bound(1, -INFINITY), bound(2, INFINITY));
-  } else {
-    return false;
-  }
-  return true;
-}
-
 namespace {
 
-class ActivationStep : public Step {
- public:
-  ActivationStep(kernels::Epilogue ep, int64_t n, int64_t in, int64_t out) : ep_(ep), n_(n), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
-    kernels::apply_activation(ep_, arena + in_, nullptr, arena + out_, static_cast<size_t>(n_));
+std::vector<int64_t> broadcast(InferContext& ctx, const Value& a, const Value& b) {
+  const size_t r = std::max(a.dims.size(), b.dims.size());
+  std::vector<int64_t> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t da = i + a.dims.size() >= r ? a.dims[i + a.dims.size() - r] : 1;
+    const int64_t db = i + b.dims.size() >= r ? b.dims[i + b.dims.size() - r] : 1;
+    if (da != db && da != 1 && db != 1) ctx.fail(a.describe() + " and " + b.describe() + " do not broadcast");
+    out[i] = da == 1 ? db : da;
   }
+  return out;
+}
 
- private:
-  kernels::Epilogue ep_;
-  int64_t n_, in_, out_;
-};
+// Flat index into `v` for output position `pos` under broadcasting.
+int64_t source_index(const Value& v, const std::vector<int64_t>& out_dims, const std::vector<int64_t>& pos) {
+  const size_t off = out_dims.size() - v.dims.size();
+  int64_t idx = 0;
+  for (size_t d = 0; d < v.dims.size(); ++d) idx = idx * v.dims[d] + (v.dims[d] == 1 ? 0 : pos[d + off]);
+  return idx;
+}
+
+template <typename T, typename F>
+std::vector<T> fold(const std::vector<T>& a, const Value& va, const std::vector<T>& b, const Value& vb,
+                    const std::vector<int64_t>& dims, F f) {
+  int64_t total = 1;
+  for (int64_t d : dims) total *= d;
+  std::vector<T> out(total);
+  std::vector<int64_t> pos(dims.size(), 0);
+  for (int64_t k = 0; k < total; ++k) {
+    out[k] = f(a[source_index(va, dims, pos)], b[source_index(vb, dims, pos)]);
+    for (int d = static_cast<int>(dims.size()) - 1; d >= 0 && ++pos[d] == dims[d]; --d) pos[d] = 0;
+  }
+  return out;
+}
+
+void infer_binary(InferContext& ctx) {
+  const Value& a = ctx.in(0);
+  const Value& b = ctx.in(1);
+  if (a.dtype != b.dtype) ctx.fail(a.describe() + " and " + b.describe() + " differ in type");
+  auto dims = broadcast(ctx, a, b);
+  if (!(a.constant && b.constant)) {
+    ctx.set_output(0, a.dtype, std::move(dims));
+    return;
+  }
+  const std::string& op = ctx.node().op_type();
+  if (a.dtype == ValueDType::kInt64) {
+    // Shape arithmetic on sizes from an untrusted file: overflow is an
+    // error, not undefined behaviour.
+    auto out = fold(a.i64, a, b.i64, b, dims, [&](int64_t x, int64_t y) -> int64_t {
+      int64_t r = 0;
+      const bool overflow = op == "Add"   ? __builtin_add_overflow(x, y, &r)
+                            : op == "Sub" ? __builtin_sub_overflow(x, y, &r)
+                            : op == "Mul" ? __builtin_mul_overflow(x, y, &r)
+                                          : false;
+      if (op == "Div") {
+        if (y == 0) ctx.fail("integer division by zero while folding");
+        if (x == INT64_MIN && y == -1) ctx.fail("integer division INT64_MIN / -1 overflows while folding");
+        return x / y;  // ONNX integer Div truncates like C
+      }
+      if (overflow)
+        ctx.fail("integer " + op + " of " + std::to_string(x) + " and " + std::to_string(y) +
+                 " overflows 64 bits while folding");
+      return r;
+    });
+    ctx.set_constant(0, std::move(dims), std::move(out));
+  } else {
+    auto out = fold(a.f32, a, b.f32, b, dims, [&](float x, float y) {
+      return op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
+    });
+    ctx.set_constant(0, std::move(dims), std::move(out));
+  }
+}
 
 enum class BinOp { kAdd, kSub, kMul, kDiv };
 
@@ -148,15 +186,6 @@ class BinaryStep : public Step {
   kernels::Epilogue ep_;                  // fused activation, applied per row
 };
 
-}  // namespace
-
-std::unique_ptr<Step> make_activation_step(const StepArgs& a) {
-  const Value& x = a.value(a.input(0));
-  auto step = std::make_unique<ActivationStep>(a.epilogue, x.numel(), a.slot(a.input(0)).offset,
-                                               a.slot(a.output).offset);
-  step->kind = kernels::act_kind_name(a.epilogue.kind);
-  return step;
-}
 
 std::unique_ptr<Step> make_binary_step(const StepArgs& a) {
   const std::string& op = a.node.op_type();
@@ -194,10 +223,41 @@ std::unique_ptr<Step> make_binary_step(const StepArgs& a) {
                                            vb.constant ? 0 : a.slot(a.input(1)).offset,
                                            os.offset, va.constant ? va.f32 : std::vector<float>{},
                                            vb.constant ? vb.f32 : std::vector<float>{}, a.epilogue);
-  step->kind = op + (a.epilogue.kind != kernels::ActKind::kNone
-                         ? std::string(" +") + kernels::act_kind_name(a.epilogue.kind)
-                         : std::string());
+  step->kind = op + a.fused_suffix();
   return step;
 }
+
+constexpr OpDef kOps[] = {
+    {.op_type = "Add",
+     .since_opset = 7,
+     .infer = infer_binary,
+     .make_step = make_binary_step,
+     .flags = kConstantData,
+     .absorbs = Absorbs::kActivation,
+     .role = FuseRole::kAdd},
+    {.op_type = "Div",
+     .since_opset = 7,
+     .infer = infer_binary,
+     .make_step = make_binary_step,
+     .flags = kConstantData,
+     .absorbs = Absorbs::kActivation},
+    {.op_type = "Mul",
+     .since_opset = 7,
+     .infer = infer_binary,
+     .make_step = make_binary_step,
+     .flags = kConstantData,
+     .absorbs = Absorbs::kActivation,
+     .role = FuseRole::kGateProduct},
+    {.op_type = "Sub",
+     .since_opset = 7,
+     .infer = infer_binary,
+     .make_step = make_binary_step,
+     .flags = kConstantData,
+     .absorbs = Absorbs::kActivation},
+};
+
+}  // namespace
+
+std::span<const OpDef> ops::binary_ops() { return kOps; }
 
 }  // namespace iciia::engine

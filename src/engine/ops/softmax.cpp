@@ -15,6 +15,12 @@ namespace iciia::engine {
 
 namespace {
 
+void infer_softmax(InferContext& ctx) {
+  const Value& x = ctx.in(0);
+  ctx.axis(ctx.node().onnx.attr_int("axis", ctx.opset() >= 13 ? -1 : 1), x.dims.size(), "axis");
+  ctx.set_output(0, ValueDType::kFloat32, x.dims);
+}
+
 class SoftmaxStep : public Step {
  public:
   SoftmaxStep(std::vector<int64_t> bases, std::vector<int64_t> group, int64_t in, int64_t out)
@@ -45,8 +51,6 @@ class SoftmaxStep : public Step {
   bool contiguous_;
 };
 
-}  // namespace
-
 std::unique_ptr<Step> make_softmax_step(const StepArgs& a) {
   const Value& x = a.value(a.input(0));
   if (x.constant) throw Error(ErrorCode::kUnsupported, a.node.label() + ": softmax of a constant " + x.describe());
@@ -74,5 +78,13 @@ std::unique_ptr<Step> make_softmax_step(const StepArgs& a) {
   step->kind = "softmax";
   return step;
 }
+
+constexpr OpDef kOps[] = {
+    {.op_type = "Softmax", .since_opset = 11, .infer = infer_softmax, .make_step = make_softmax_step, .attributes = "axis"},
+};
+
+}  // namespace
+
+std::span<const OpDef> ops::softmax_ops() { return kOps; }
 
 }  // namespace iciia::engine
