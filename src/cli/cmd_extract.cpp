@@ -1,4 +1,5 @@
 // iciia extract --model backbone.onnx --data SPEC --out features.safetensors [--bundle manifest.json] [--preprocess JSON]
+//               [--styles N --style-images M --style-seed S]
 // Runs the core engine (the browser's code), not libtorch, so cloud-side
 // features are those the client computes.
 #include <cstdio>
@@ -29,6 +30,14 @@ Run add_extract(CLI::App& app) {
   sub->add_option("--preprocess", args->preprocess,
                   "preprocessing as in a manifest, overriding the model's/bundle's: "
                   R"('{"size":[28,28],"channels":1,"mean":[0.286],"std":[0.353],"scale":0.00392156862745098}')");
+  sub->add_option("--styles", args->options.styles,
+                  "> 0: a styled set instead: --style-images images of the data, each under this many appearance "
+                  "transforms (src/train/data/style.h)")
+      ->capture_default_str();
+  sub->add_option("--style-images", args->options.style_images, "images of the data set a styled set holds")
+      ->capture_default_str();
+  sub->add_option("--style-seed", args->options.style_seed, "seed of the styled set's images and styles")
+      ->capture_default_str();
   add_data_paths(*sub, args->options.paths);
   return [args]() {
     if (!args->preprocess.empty()) args->options.preprocess = parse_preprocess(args->preprocess, "--preprocess");

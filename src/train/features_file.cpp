@@ -1,5 +1,6 @@
 #include "train/features_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -93,7 +94,29 @@ FeatureSet read_features(const std::string& path) {
     if (set.labels[i] < 0 || set.labels[i] >= set.num_classes)
       bad_file(path, "label " + std::to_string(set.labels[i]) + " at row " + std::to_string(i) + " is outside [0, " +
                          std::to_string(set.num_classes) + ")");
+  const TensorInfo* styles = st.find("styles");
+  const TensorInfo* sources = st.find("sources");
+  if ((styles == nullptr) != (sources == nullptr)) bad_file(path, "has one of 'styles' and 'sources' but not both");
+  if (styles) {
+    for (const char* name : {"styles", "sources"}) {
+      const TensorInfo& t = tensor(st, path, name, SafetensorsDType::kI32, 1);
+      if (t.shape[0] != set.count)
+        bad_file(path, std::string("tensor '") + name + "' has shape " + dims_string(t.shape) + ", expected [" +
+                           std::to_string(set.count) + "]");
+    }
+    set.styles = st.to_i32(*styles);
+    set.sources = st.to_i32(*sources);
+    for (int64_t i = 0; i < set.count; ++i)
+      if (set.styles[i] < 0 || set.sources[i] < 0)
+        bad_file(path, "negative style or source at row " + std::to_string(i));
+  }
   return set;
+}
+
+int32_t FeatureSet::num_styles() const {
+  int32_t n = 0;
+  for (int32_t s : styles) n = std::max(n, s + 1);
+  return n;
 }
 
 void write_features(const FeatureSet& set, const std::string& path) {
@@ -116,6 +139,10 @@ void write_features(const FeatureSet& set, const std::string& path) {
       bad_set("label " + std::to_string(set.labels[i]) + " at row " + std::to_string(i) + " is outside [0, " +
               std::to_string(set.num_classes) + ")");
 
+  if (set.styles.size() != set.sources.size() || (!set.styles.empty() && static_cast<int64_t>(set.styles.size()) != set.count))
+    bad_set(std::to_string(set.styles.size()) + " styles and " + std::to_string(set.sources.size()) + " sources for " +
+            std::to_string(set.count) + " rows (expected both empty or both one per row)");
+
   std::string class_names;
   try {
     class_names = nlohmann::json(set.class_names).dump();
@@ -131,6 +158,10 @@ void write_features(const FeatureSet& set, const std::string& path) {
   w.add_f32("features", {set.count, set.dim}, set.features);
   w.add_f32("logits", {set.count, set.num_classes}, set.logits);
   w.add_i32("labels", {set.count}, set.labels);
+  if (set.styled()) {
+    w.add_i32("styles", {set.count}, set.styles);
+    w.add_i32("sources", {set.count}, set.sources);
+  }
   w.write_file(path);
 }
 

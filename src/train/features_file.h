@@ -3,6 +3,8 @@
 //   features F32 [N, d]   penultimate activations (what ICIIA consumes)
 //   logits   F32 [N, C]   the backbone's own logits (the baseline)
 //   labels   I32 [N]      class ids in [0, C)
+//   styles   I32 [N]      optional (styled sets, `extract --styles`): the entry's style
+//   sources  I32 [N]      optional, with styles: the entry's image in the original split
 //   __metadata__: format = "iciia-features/1", source (e.g. "fashion-mnist:test"),
 //                 class_names (JSON array of C strings), backbone_sha256.
 #pragma once
@@ -18,9 +20,13 @@ struct FeatureSet {
   std::vector<float> features;           // [count][dim]
   std::vector<float> logits;             // [count][num_classes]
   std::vector<int32_t> labels;           // [count]
+  // Styled sets only (both or neither): style id and source image per entry.
+  std::vector<int32_t> styles, sources;  // [count] or empty
   std::vector<std::string> class_names;  // [num_classes]
   std::string source;
   std::string backbone_sha256;
+  bool styled() const { return !styles.empty(); }
+  int32_t num_styles() const;  // 1 + the largest style id; 0 when not styled
 };
 
 // Throws iciia::Error (kFormat naming the tensor / field) on anything

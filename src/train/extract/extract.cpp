@@ -8,6 +8,7 @@
 #include "onnx/onnx_model.h"
 #include "train/bundle/bundle.h"
 #include "train/data/file_bytes.h"
+#include "train/data/styled_set.h"
 #include "train/progress.h"
 #include "util/error.h"
 #include "util/sha256.h"
@@ -60,8 +61,14 @@ FeatureSet extract_features(const ExtractOptions& options) {
     return d.empty() ? 0 : n;
   };
 
-  const data::Dataset d = data::load_dataset(options.data, options.paths, backbone.info.labels);
+  data::Dataset d = data::load_dataset(options.data, options.paths, backbone.info.labels);
   FeatureSet set;
+  if (options.styles > 0) {
+    data::StyledDataset styled = data::styled_dataset(d, options.styles, options.style_images, options.style_seed);
+    d = std::move(styled.data);
+    set.styles = std::move(styled.styles);
+    set.sources = std::move(styled.sources);
+  }
   set.count = static_cast<int64_t>(d.images.size());
   set.dim = width(fdims);
   set.num_classes = width(ldims);

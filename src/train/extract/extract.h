@@ -18,6 +18,11 @@ struct ExtractOptions {
   // Overrides the bundle's or the model's own ("iciia.backbone" metadata).
   std::optional<PreprocessSpec> preprocess;
   data::DataPaths paths;
+  // > 0: extract a styled copy instead (data/styled_set.h): style_images
+  // images of the set under `styles` appearance transforms, drawn by style_seed.
+  int styles = 0;
+  int style_images = 1000;
+  uint64_t style_seed = 1;
 };
 
 // The backbone's tensor names, preprocessing and labels come from (in order
