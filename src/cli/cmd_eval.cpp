@@ -24,7 +24,7 @@ namespace iciia::cli {
 
 namespace {
 struct EvalArgs {
-  std::string train, test, groups, clients_k = "2-3", eval_k = "2,3", seeds = "1,2,3", ns = "0,1,2,4,8,16,32,64";
+  std::string train, test, styled, kinds, groups, clients_k = "2-3", eval_k = "2,3", seeds = "1,2,3", ns = "0,1,2,4,8,16,32,64";
   std::string report, plot, title = "ICIIA accuracy";
   std::vector<std::string> weights, skip;
   train::EvalOptions options;
@@ -40,6 +40,11 @@ Run add_eval(CLI::App& app) {
   sub->add_option("--weights", args->weights,
                   "METHOD=FILE: use trained weights for B-full, B-causal, T-full or T-causal (repeatable)");
   sub->add_option("--skip", args->skip, "a method not to run (repeatable)");
+  sub->add_option("--styled", args->styled,
+                  "styled test features (iciia extract --styles N): what repeats, style and mixed clients draw from");
+  sub->add_option("--kinds", args->kinds,
+                  "client kinds, comma-separated, replacing --eval-k and --groups' kind: k=K, k=A-B, groups, repeats, "
+                  "style, mixed (style + k=2)");
   sub->add_option("--groups", args->groups, "also evaluate clients that photograph one group of this grouping");
   sub->add_option("--eval-k", args->eval_k, "classes per evaluation client, one client kind each")
       ->capture_default_str();
@@ -62,11 +67,18 @@ Run add_eval(CLI::App& app) {
 #ifdef ICIIA_HAVE_TORCH
     train::EvalOptions o = args->options;
     const train::FeatureSet test = train::read_features(args->test);
-    train::FeatureSet train_set;
+    train::FeatureSet train_set, styled;
     if (!args->train.empty()) train_set = train::read_features(args->train);
+    if (!args->styled.empty()) styled = train::read_features(args->styled);
     o.train.clients = parse_k_range(args->clients_k);
-    for (int64_t k : parse_int_list(args->eval_k, "--eval-k")) o.clients.push_back({static_cast<int>(k), static_cast<int>(k), {}});
-    if (!args->groups.empty()) o.clients.push_back({0, 0, train::read_groups(args->groups, test.class_names)});
+    const train::ClassGroups groups =
+        args->groups.empty() ? train::ClassGroups{} : train::read_groups(args->groups, test.class_names);
+    if (!args->kinds.empty()) {
+      for (const std::string& kind : split_list(args->kinds)) o.clients.push_back(train::parse_client_kind(kind, groups));
+    } else {
+      for (int64_t k : parse_int_list(args->eval_k, "--eval-k")) o.clients.push_back({static_cast<int>(k), static_cast<int>(k), {}});
+      if (!groups.empty()) o.clients.push_back({0, 0, groups});
+    }
     o.seeds.clear();
     for (int64_t s : parse_int_list(args->seeds, "--seeds")) o.seeds.push_back(static_cast<uint64_t>(s));
     o.ns.clear();
@@ -80,7 +92,8 @@ Run add_eval(CLI::App& app) {
     o.skip = args->skip;
 
     const train::EvalResult r =
-        train::evaluate(args->train.empty() ? nullptr : &train_set, args->train, test, args->test, o);
+        train::evaluate(args->train.empty() ? nullptr : &train_set, args->train, test, args->test, o,
+                        args->styled.empty() ? nullptr : &styled, args->styled);
     train::ReportContext ctx{args->title, command_line(*sub), ""};
     if (!args->plot.empty()) {
       train::data::write_png(train::render_line_plot(train::accuracy_plot(r)), args->plot);

@@ -59,6 +59,18 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   return out;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "empty item in the list '" + text + "'");
+    out.push_back(item.substr(a, b - a + 1));
+  }
+  return out;
+}
+
 std::string command_line(const CLI::App& sub) {
   std::string s = "iciia " + sub.get_name();
   for (const CLI::Option* opt : sub.get_options()) {

@@ -17,6 +17,8 @@ void add_training_options(CLI::App* sub, train::TrainOptions& o);
 train::ClientSpec parse_k_range(const std::string& text);
 // "1,2,4" -> {1, 2, 4}; kInvalidArgument naming `what` otherwise.
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& what);
+// "a, b,c" -> {"a", "b", "c"} (items trimmed); kInvalidArgument for an empty item.
+std::vector<std::string> split_list(const std::string& text);
 // The subcommand as it was invoked (options given, in declaration order), for reports.
 std::string command_line(const CLI::App& sub);
 // Without libtorch: says how to get the command, returns the exit code 2.

@@ -30,13 +30,34 @@ ClassGroups parse_groups(const std::string& text, const std::vector<std::string>
 // Reads and parses a grouping file (kIo if it cannot be read).
 ClassGroups read_groups(const std::string& path, const std::vector<std::string>& class_names);
 
-// Either k classes drawn uniformly per client, k uniform in [k_min, k_max],
-// or (groups non-empty) one group per client, drawn uniformly.
+// What a client photographs (docs/design.md, "Adaptation"; README, "How
+// `iciia train` and `iciia eval` work"):
+//  kLabels   k classes drawn uniformly per client, k uniform in [k_min,
+//            k_max], or (groups non-empty) one group, drawn uniformly;
+//            distinct images of them, each image's class uniform.
+//  kRepeats  a few objects again and again: objects_min..objects_max distinct
+//            source images, each position one of them under one of the
+//            styled set's views; no view twice in a sequence, so the target
+//            is never a view the history holds (a styled set is required).
+//  kStyle    one style (camera, light) for all of the client's images, drawn
+//            uniformly from the styled set's styles; every class (k_max = 0)
+//            or, "mixed", k classes as kLabels (a styled set is required).
+enum class ClientKind { kLabels, kRepeats, kStyle };
+
 struct ClientSpec {
   int k_min = 2, k_max = 3;
   ClassGroups groups;
-  std::string describe() const;  // "k=2", "k=2-3", "groups(3)"
+  ClientKind kind = ClientKind::kLabels;
+  int objects_min = 3, objects_max = 5;  // kRepeats
+  // "k=2", "k=2-3", "groups(3)", "repeats(3-5)", "style", "style+k=2"
+  std::string describe() const;
+  bool needs_styles() const { return kind != ClientKind::kLabels; }
 };
+
+// A client kind by name, as `--kinds` and `--mix` spell it: "k=K", "k=A-B",
+// "groups" (needs `groups`), "repeats", "style", "mixed" (style + k=2).
+// kInvalidArgument naming the accepted forms.
+ClientSpec parse_client_kind(const std::string& name, const ClassGroups& groups);
 
 // Throws kInvalidArgument if the two feature sets cannot be used together
 // (feature width, classes, class names), naming both.
@@ -48,7 +69,9 @@ class ClientSampler {
  public:
   // Checks that every client the spec can produce is drawable: k within the
   // number of classes, each usable class holding at least seq_len images (so
-  // a sequence never repeats an image). Errors name `set_name` and the class.
+  // a sequence never repeats an image; per style for kStyle), enough views
+  // for kRepeats, a styled set for those kinds. Errors name `set_name` and
+  // the class.
   ClientSampler(const FeatureSet& set, ClientSpec spec, int seq_len, std::string set_name);
 
   // One client: its classes (sorted) and seq_len image indices, each image's
@@ -59,9 +82,16 @@ class ClientSampler {
   const ClientSpec& spec() const { return spec_; }
 
  private:
+  void sample_classes(std::mt19937_64& rng, std::vector<int>& classes) const;
+  void sample_repeats(std::mt19937_64& rng, std::vector<int>& classes, int64_t* images) const;
+
   ClientSpec spec_;
   int seq_len_;
-  std::vector<std::vector<int64_t>> pools_;  // image indices per class
+  int num_classes_ = 0, num_styles_ = 0;
+  std::vector<std::vector<int64_t>> pools_;  // image indices per class; kStyle: per style * C + class
+  // kRepeats: entry of source image o under style s at o * num_styles_ + s; labels per source.
+  std::vector<int64_t> views_;
+  std::vector<int> source_labels_;
 };
 
 // Uniform integer in [0, n): mt19937_64 is fully specified by the standard,

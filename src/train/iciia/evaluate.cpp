@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "adapt/prior_correction.h"
 #include "iciia/session.h"
 #include "util/error.h"
 
@@ -89,8 +90,49 @@ double backbone_accuracy(const FeatureSet& test, const Episodes& e, bool restric
   return static_cast<double>(correct) / static_cast<double>(e.count);
 }
 
+namespace {
+
+// Softmax of `n` rows of C logits.
+void softmax_rows(const float* z, int64_t rows, int64_t C, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* zr = z + r * C;
+    float* o = out + r * C;
+    const float top = *std::max_element(zr, zr + C);
+    double sum = 0;
+    for (int64_t c = 0; c < C; ++c) sum += o[c] = std::exp(zr[c] - top);
+    for (int64_t c = 0; c < C; ++c) o[c] = static_cast<float>(o[c] / sum);
+  }
+}
+
+// The rows of one episode at history length n: the first n images, then the target.
+std::vector<int64_t> rows_at(const int64_t* ep, int n, int n_max) {
+  std::vector<int64_t> rows(ep, ep + n);
+  rows.push_back(ep[n_max]);
+  return rows;
+}
+
+// EM prior from the backbone's posteriors of `rows` (the last is the target).
+std::vector<double> em_prior(const FeatureSet& set, const std::vector<int64_t>& rows, double alpha) {
+  const int64_t C = set.num_classes;
+  std::vector<float> probs(rows.size() * static_cast<size_t>(C));
+  for (size_t i = 0; i < rows.size(); ++i)
+    softmax_rows(set.logits.data() + rows[i] * C, 1, C, probs.data() + i * static_cast<size_t>(C));
+  adapt::PriorOptions po;
+  po.alpha = alpha;
+  return adapt::estimate_prior(probs, static_cast<int>(C), {}, po).prior;
+}
+
+int corrected_argmax(const float* logits, int64_t C, const std::vector<double>& prior) {
+  std::vector<float> p(static_cast<size_t>(C)), out(static_cast<size_t>(C));
+  softmax_rows(logits, 1, C, p.data());
+  adapt::correct_posterior(p, prior, {}, out);
+  return static_cast<int>(std::max_element(out.begin(), out.end()) - out.begin());
+}
+
+}  // namespace
+
 std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& e,
-                                     const std::vector<int>& ns) {
+                                     const std::vector<int>& ns, double prior_alpha) {
   for (int n : ns)
     if (n < 0 || n > e.n_max)
       throw Error(ErrorCode::kInvalidArgument, "history length " + std::to_string(n) + " outside the episodes' [0, " +
@@ -107,9 +149,58 @@ std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, co
       for (size_t j = 0; j < ns.size(); ++j) {
         if (ns[j] != n) continue;
         const std::vector<float> logits = session.query(feature(ep[e.n_max])).logits;
-        correct[j] += std::max_element(logits.begin(), logits.end()) - logits.begin() == label;
+        int answer;
+        if (prior_alpha >= 0)
+          answer = corrected_argmax(logits.data(), test.num_classes,
+                                    em_prior(test, rows_at(ep, n, e.n_max), prior_alpha / static_cast<double>(test.num_classes)));
+        else
+          answer = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        correct[j] += answer == label;
       }
       if (n < e.n_max) session.append(feature(ep[n]));
+    }
+  }
+  std::vector<double> out;
+  for (int64_t c : correct) out.push_back(static_cast<double>(c) / static_cast<double>(e.count));
+  return out;
+}
+
+std::vector<double> baseline_accuracy(const std::string& method, const FeatureSet& set, const Episodes& e,
+                                      const std::vector<int>& ns, const LinearHead& head) {
+  const int64_t d = set.dim, C = set.num_classes;
+  if (method != "em-ml" && method != "em-map" && method != "t3a" && method != "lame")
+    throw Error(ErrorCode::kInvalidArgument, "baseline_accuracy: unknown method '" + method + "'");
+  std::vector<int64_t> correct(ns.size(), 0);
+  std::vector<float> feats, logits, probs;
+  for (int64_t i = 0; i < e.count; ++i) {
+    const int64_t* ep = e.images.data() + i * (e.n_max + 1);
+    const int32_t label = set.labels[static_cast<size_t>(ep[e.n_max])];
+    for (size_t j = 0; j < ns.size(); ++j) {
+      const std::vector<int64_t> rows = rows_at(ep, ns[j], e.n_max);
+      const int m = static_cast<int>(rows.size());
+      int answer = 0;
+      if (method == "em-ml" || method == "em-map") {
+        const double alpha = method == "em-ml" ? 0.0 : kMapAlphaPerClass / static_cast<double>(C);
+        answer = corrected_argmax(set.logits.data() + rows.back() * C, C, em_prior(set, rows, alpha));
+      } else {
+        feats.resize(static_cast<size_t>(m * d));
+        logits.resize(static_cast<size_t>(m * C));
+        for (int r = 0; r < m; ++r) {
+          std::copy_n(set.features.data() + rows[static_cast<size_t>(r)] * d, d, feats.data() + r * d);
+          std::copy_n(set.logits.data() + rows[static_cast<size_t>(r)] * C, C, logits.data() + r * C);
+        }
+        std::vector<double> scores;
+        if (method == "t3a") {
+          scores = t3a_logits(head, feats, logits, m);
+        } else {
+          probs.resize(logits.size());
+          softmax_rows(logits.data(), m, C, probs.data());
+          const std::vector<double> y = lame_assignments(feats, probs, m, static_cast<int>(d), static_cast<int>(C));
+          scores.assign(y.end() - C, y.end());
+        }
+        answer = static_cast<int>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+      }
+      correct[j] += answer == label;
     }
   }
   std::vector<double> out;
@@ -133,10 +224,19 @@ double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& 
 
 const std::vector<Method>& eval_methods() {
   static const std::vector<Method> methods = {
-      {"backbone", 0, Attention::kFull},        {"oracle", 0, Attention::kFull},
-      {"ff", 'B', Attention::kFf},              {"B-full", 'B', Attention::kFull},
-      {"B-causal", 'B', Attention::kCausal},    {"T-full", 'T', Attention::kFull},
-      {"T-causal", 'T', Attention::kCausal},
+      {"backbone", 0, Attention::kFull, ""},
+      {"oracle", 0, Attention::kFull, ""},
+      {"em-ml", 0, Attention::kFull, ""},
+      {"em-map", 0, Attention::kFull, ""},
+      {"t3a", 0, Attention::kFull, ""},
+      {"lame", 0, Attention::kFull, ""},
+      {"ff", 'B', Attention::kFf, ""},
+      {"B-full", 'B', Attention::kFull, ""},
+      {"B-causal", 'B', Attention::kCausal, ""},
+      {"T-full", 'T', Attention::kFull, ""},
+      {"T-causal", 'T', Attention::kCausal, ""},
+      {"B-full+prior", 'B', Attention::kFull, "B-full"},
+      {"B-causal+prior", 'B', Attention::kCausal, "B-causal"},
   };
   return methods;
 }
@@ -145,6 +245,12 @@ std::string method_label(const std::string& name) {
   if (name == "backbone") return "backbone";
   if (name == "oracle") return "oracle (classes told)";
   if (name == "ff") return "ff (no attention)";
+  if (name == "em-ml") return "EM prior (ML)";
+  if (name == "em-map") return "EM prior (MAP)";
+  if (name == "t3a") return "T3A";
+  if (name == "lame") return "LAME";
+  const size_t plus = name.find('+');
+  if (plus != std::string::npos) return method_label(name.substr(0, plus)) + " + prior";
   return "ICIIA-" + name.substr(0, 1) + " " + name.substr(2);
 }
 
@@ -163,16 +269,17 @@ MeanStd summarize(const MethodResult& m, size_t n_index) {
 }
 
 EvalResult evaluate(const FeatureSet* train, const std::string& train_name, const FeatureSet& test,
-                    const std::string& test_name, const EvalOptions& o) {
+                    const std::string& test_name, const EvalOptions& o, const FeatureSet* styled,
+                    const std::string& styled_name) {
   const auto start = std::chrono::steady_clock::now();
   if (o.seeds.empty()) throw Error(ErrorCode::kInvalidArgument, "eval: no seeds");
   if (o.ns.empty()) throw Error(ErrorCode::kInvalidArgument, "eval: no history lengths");
   if (train) check_compatible(*train, train_name, test, test_name);
+  if (styled) check_compatible(*styled, styled_name, test, test_name);
   std::vector<ClientSpec> clients = o.clients;
   if (clients.empty()) clients = {ClientSpec{2, 2, {}}, ClientSpec{3, 3, {}}};
   const int n_max = *std::max_element(o.ns.begin(), o.ns.end());
 
-  auto skipped = [&](const std::string& name) { return std::find(o.skip.begin(), o.skip.end(), name) != o.skip.end(); };
   for (const auto& [name, path] : o.weights) {
     const auto& ms = eval_methods();
     auto it = std::find_if(ms.begin(), ms.end(), [&](const Method& m) { return m.name == name; });
@@ -183,8 +290,35 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   for (const auto& name : o.skip) {
     const auto& ms = eval_methods();
     if (std::none_of(ms.begin(), ms.end(), [&](const Method& m) { return m.name == name; }))
-      throw Error(ErrorCode::kInvalidArgument, "eval: --skip " + name + ": not a method (backbone, oracle, ff, "
-                                                                          "B-full, B-causal, T-full, T-causal)");
+      throw Error(ErrorCode::kInvalidArgument, "eval: --skip " + name + ": not a method (backbone, oracle, em-ml, em-map, "
+                                                                          "t3a, lame, ff, B-full, B-causal, T-full, T-causal, "
+                                                                          "B-full+prior, B-causal+prior)");
+  }
+  // Which set each client kind draws from.
+  std::vector<const FeatureSet*> sets;
+  for (const auto& spec : clients) {
+    if (spec.needs_styles() && !styled)
+      throw Error(ErrorCode::kInvalidArgument, "eval: clients " + spec.describe() +
+                                                   " need styled test features (--styled FILE, from iciia extract --styles)");
+    sets.push_back(spec.needs_styles() ? styled : &test);
+  }
+  // A "+prior" row needs its module; skipping the module skips it.
+  std::vector<std::string> skip = o.skip;
+  for (const auto& m : eval_methods())
+    if (!m.base.empty() && std::find(skip.begin(), skip.end(), m.base) != skip.end()) skip.push_back(m.name);
+  auto skipped = [&](const std::string& name) { return std::find(skip.begin(), skip.end(), name) != skip.end(); };
+  // T3A needs the backbone's last layer; the features file holds its input
+  // and output, which determine it.
+  LinearHead head;
+  if (!skipped("t3a")) {
+    head = fit_linear_head(test.features, test.logits, test.count, static_cast<int>(test.dim),
+                           static_cast<int>(test.num_classes));
+    float scale = 0;
+    for (float v : test.logits) scale = std::max(scale, std::fabs(v));
+    if (!(head.max_residual <= 1e-3 * std::max(1.0f, scale)))
+      throw Error(ErrorCode::kInvalidArgument, "eval: " + test_name + ": the logits are not an affine map of the "
+                                               "features (residual " + std::to_string(head.max_residual) +
+                                               "), so T3A has no classifier to adjust (--skip t3a)");
   }
 
   EvalResult result;
@@ -242,6 +376,7 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
                                                    m.name + "=FILE, or --skip " + m.name + ")");
     to_train.push_back(m);
   }
+  auto spec_set_name = [&](const ClientSpec& spec) { return spec.needs_styles() ? styled_name : test_name; };
   std::mutex log_mutex;
   const size_t headline = std::find(o.ns.begin(), o.ns.end(), 16) != o.ns.end()
                               ? static_cast<size_t>(std::find(o.ns.begin(), o.ns.end(), 16) - o.ns.begin())
@@ -275,16 +410,23 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
 
     for (size_t k = 0; k < clients.size(); ++k) {
       ClientResult& cr = result.per_clients[k];
-      const Episodes e = draw_episodes(test, test_name, clients[k], o.episodes, n_max, seed);
+      const FeatureSet& set = *sets[k];
+      const Episodes e = draw_episodes(set, spec_set_name(clients[k]), clients[k], o.episodes, n_max, seed);
       parallel_for(o.jobs, cr.methods.size(), o.train.threads, [&](size_t j) {
         MethodResult& mr = cr.methods[j];
+        const Method& m = *std::find_if(eval_methods().begin(), eval_methods().end(),
+                                        [&](const Method& x) { return x.name == mr.method; });
         std::vector<double> acc;
         if (mr.method == "backbone" || mr.method == "oracle")
-          acc.assign(o.ns.size(), backbone_accuracy(test, e, mr.method == "oracle"));
+          acc.assign(o.ns.size(), backbone_accuracy(set, e, mr.method == "oracle"));
+        else if (m.training_free())
+          acc = baseline_accuracy(mr.method, set, e, o.ns, head);
         else if (mr.method == "ff")
-          acc.assign(o.ns.size(), ff_accuracy(*ff, test, e));
+          acc.assign(o.ns.size(), ff_accuracy(*ff, set, e));
+        else if (!m.base.empty())
+          acc = runtime_accuracy(models.at(m.base), set, e, o.ns, kMapAlphaPerClass);
         else
-          acc = runtime_accuracy(models.at(mr.method), test, e, o.ns);
+          acc = runtime_accuracy(models.at(mr.method), set, e, o.ns);
         if (seconds.count(mr.method)) mr.train_seconds.push_back(seconds.at(mr.method));
         mr.accuracy.push_back(std::move(acc));
       });

@@ -1,9 +1,11 @@
 // `iciia eval`: accuracy on held-out images of simulated clients, for the
 // backbone alone and for ICIIA variants, against the history length.
 //
-// Protocol. For each client kind (k = 2, k = 3, a grouping) and each seed,
-// `episodes` clients are drawn from the test split, each with n_max + 1
-// distinct test images of its classes; the last image is the target, and the
+// Protocol. For each client kind (clients.h: k classes, a grouping, repeats,
+// style, mixed) and each seed, `episodes` clients are drawn from the test
+// split (repeats, style and mixed: from the styled copy of held-out test
+// images, `extract --styles`), each with n_max + 1 distinct images of its
+// kind; the last image is the target, and the
 // history of length n is the episode's first n images, so every n sees the
 // same targets (paired comparisons) and histories grow by appending, as in the
 // browser. A method's accuracy is the fraction of targets it classifies
@@ -18,6 +20,7 @@
 
 #include "iciia/model.h"
 #include "train/features_file.h"
+#include "train/iciia/baselines.h"
 #include "train/iciia/clients.h"
 #include "train/iciia/iciia_net.h"
 #include "train/iciia/options.h"
@@ -43,19 +46,33 @@ double backbone_accuracy(const FeatureSet& test, const Episodes& episodes, bool 
 // ICIIA as the browser runs it: the runtime model (SIMD kernels) with one
 // session per episode, the history appended image by image and the target
 // queried at each n in `ns` (cached k/v where the mode allows; the tests
-// check the runtime against the torch module).
+// check the runtime against the torch module). prior_alpha >= 0: "ICIIA +
+// prior", ICIIA's target posterior re-weighted by the EM prior estimated
+// from the backbone's posteriors of [history; target] with that smoothing
+// (what the runtime's `prior` mode estimates).
 std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& episodes,
-                                     const std::vector<int>& ns);
+                                     const std::vector<int>& ns, double prior_alpha = -1);
+// The training-free methods (baselines.h, adapt/prior_correction.h) at each
+// n: "em-ml" (α = 0), "em-map" (α = kMapAlphaPerClass / C, the runtime's
+// default), "t3a", "lame". `head` is the backbone's last layer (T3A).
+std::vector<double> baseline_accuracy(const std::string& method, const FeatureSet& test, const Episodes& episodes,
+                                      const std::vector<int>& ns, const LinearHead& head);
+// The runtime's default MAP smoothing: 0.3 pseudo-images over the classes
+// (docs/design.md, "Adaptation").
+inline constexpr double kMapAlphaPerClass = 0.3;
 // The attention-free ablation (torch: the runtime has no such mode) on the
 // targets; the history cannot change its answer.
 double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& episodes);
 
-// A row of the evaluation: the backbone, the oracle, or a trained module.
+// A row of the evaluation: the backbone, the oracle, a training-free
+// baseline, a trained module, or a module with prior correction on top.
 struct Method {
-  std::string name;  // "backbone", "oracle", "ff", "B-full", "B-causal", "T-full", "T-causal"
+  std::string name;  // "backbone", "oracle", "em-ml", "em-map", "t3a", "lame", "ff", "B-full", ..., "B-causal+prior"
   char preset = 0;   // 'B' / 'T' for modules (ff uses B's width)
   Attention attention = Attention::kFull;
-  bool trained() const { return preset != 0; }
+  std::string base;  // "+prior" rows: the module they correct
+  bool trained() const { return preset != 0 && base.empty(); }
+  bool training_free() const { return preset == 0 && name != "backbone" && name != "oracle"; }
 };
 // The methods eval reports, in table order.
 const std::vector<Method>& eval_methods();
@@ -87,8 +104,11 @@ struct EvalResult {
 };
 
 // `train` may be null when every trained method is loaded or skipped.
+// `styled` (may be null): the styled test features that repeats, style and
+// mixed clients draw from.
 EvalResult evaluate(const FeatureSet* train, const std::string& train_name, const FeatureSet& test,
-                    const std::string& test_name, const EvalOptions& options);
+                    const std::string& test_name, const EvalOptions& options, const FeatureSet* styled = nullptr,
+                    const std::string& styled_name = "");
 
 // Mean and sample standard deviation over seeds of one n.
 struct MeanStd {

@@ -41,6 +41,91 @@ std::string config_line(const IciiaConfig& c) {
                                : "");
 }
 
+bool is_module(const std::string& name) {
+  return name == "B-full" || name == "B-causal" || name == "T-full" || name == "T-causal";
+}
+
+bool is_iciia(const std::string& name) { return is_module(name) || name.find("+prior") != std::string::npos; }
+
+// Error cut of accuracy a against the reference accuracy b.
+double error_cut(double a, double b) { return b < 1 ? 1 - (1 - a) / (1 - b) : 0; }
+
+// The goals of issue #10 (adaptation that earns its place), for every ICIIA
+// row (modules and "+prior"): never worse than the backbone by more than 0.3
+// points; at n >= 4 at least the best training-free baseline; k=2, n=16
+// error at most 0.7x the better EM's; style n=16 error cut >= 30% and
+// repeats n=16 error cut >= 50% against the backbone.
+void check_adaptation_goals(const EvalResult& r, std::vector<GoalCheck>& goals) {
+  std::vector<std::string> names;
+  for (const auto& c : r.per_clients)
+    for (const auto& m : c.methods)
+      if (is_iciia(m.method) && std::find(names.begin(), names.end(), m.method) == names.end()) names.push_back(m.method);
+  const auto n16 = std::find(r.ns.begin(), r.ns.end(), 16);
+  for (const auto& name : names) {
+    const std::string label = method_label(name);
+    // Never worse than the backbone by > 0.3 points.
+    double worst = 1;
+    std::string where;
+    // At n >= 4, at least the best training-free baseline.
+    double worst_free = 1;
+    std::string where_free;
+    bool have_free = false;
+    for (const auto& c : r.per_clients) {
+      const MethodResult* m = find_method(c, name);
+      const MethodResult* bb = find_method(c, "backbone");
+      if (!m || !bb) continue;
+      for (size_t i = 0; i < r.ns.size(); ++i) {
+        const double d = summarize(*m, i).mean - summarize(*bb, i).mean;
+        if (d < worst) worst = d, where = c.clients + ", n=" + std::to_string(r.ns[i]);
+        if (r.ns[i] < 4) continue;
+        double best = -1;
+        std::string best_name;
+        for (const char* f : {"em-ml", "em-map", "t3a", "lame"})
+          if (const MethodResult* b = find_method(c, f); b && summarize(*b, i).mean > best)
+            best = summarize(*b, i).mean, best_name = f;
+        if (best < 0) continue;
+        have_free = true;
+        const double df = summarize(*m, i).mean - best;
+        if (df < worst_free)
+          worst_free = df, where_free = c.clients + ", n=" + std::to_string(r.ns[i]) + " against " + method_label(best_name);
+      }
+    }
+    if (!where.empty())
+      goals.push_back({label + ": never more than 0.3 points below the backbone (every kind and n)",
+                       "worst: " + pct(worst) + " points at " + where, worst >= -0.003 - 1e-12});
+    if (have_free)
+      goals.push_back({label + ": at n >= 4, at least the best training-free baseline (every kind)",
+                       "worst: " + pct(worst_free) + " points at " + where_free, worst_free >= -1e-12});
+    if (n16 == r.ns.end()) continue;
+    const size_t at = static_cast<size_t>(n16 - r.ns.begin());
+    if (const ClientResult* k2 = find_clients(r, "k=2")) {
+      const MethodResult* m = find_method(*k2, name);
+      const MethodResult* ml = find_method(*k2, "em-ml");
+      const MethodResult* map = find_method(*k2, "em-map");
+      if (m && (ml || map)) {
+        const double em = std::max(ml ? summarize(*ml, at).mean : 0, map ? summarize(*map, at).mean : 0);
+        const double a = summarize(*m, at).mean;
+        const double ratio = (1 - a) / std::max(1e-12, 1 - em);
+        goals.push_back({label + ", k=2, n=16: error <= 0.7x the better EM prior correction's",
+                         "error " + pct(1 - a) + "% vs EM " + pct(1 - em) + "% (" + pct(ratio / 100, 2) + "x)",
+                         ratio <= 0.7});
+      }
+    }
+    for (const auto& [kind, cut] : std::vector<std::pair<std::string, double>>{{"style", 0.30}, {"repeats", 0.50}})
+      for (const auto& c : r.per_clients) {
+        if (c.clients != kind && c.clients.rfind(kind + "(", 0) != 0) continue;
+        const MethodResult* m = find_method(c, name);
+        const MethodResult* bb = find_method(c, "backbone");
+        if (!m || !bb) continue;
+        const double a = summarize(*m, at).mean, b = summarize(*bb, at).mean;
+        const double achieved = error_cut(a, b);
+        goals.push_back({label + ", " + c.clients + ", n=16: cuts the backbone's error by >= " + pct(cut, 0) + "%",
+                         "error " + pct(1 - b) + "% -> " + pct(1 - a) + "%, cut " + pct(achieved, 1) + "%",
+                         achieved >= cut});
+      }
+  }
+}
+
 }  // namespace
 
 std::vector<GoalCheck> check_goals(const EvalResult& r) {
@@ -74,7 +159,7 @@ std::vector<GoalCheck> check_goals(const EvalResult& r) {
   }
   for (const auto& c : r.per_clients)
     for (const auto& m : c.methods) {
-      if (m.method == "backbone" || m.method == "oracle" || m.method == "ff") continue;
+      if (!is_module(m.method)) continue;
       double worst = 0;
       for (size_t i = 0; i + 1 < r.ns.size(); ++i)
         worst = std::max(worst, summarize(m, i).mean - summarize(m, i + 1).mean);
@@ -103,6 +188,7 @@ std::vector<GoalCheck> check_goals(const EvalResult& r) {
       goals.push_back({"ICIIA-" + preset + ": causal within 1 point of full (every client kind and n)",
                        "largest difference at " + where, worst <= 0.01 + 1e-12});
   }
+  check_adaptation_goals(r, goals);
   return goals;
 }
 
@@ -157,7 +243,10 @@ LinePlot accuracy_plot(const EvalResult& r) {
       {"backbone", {{120, 120, 120}, false}}, {"oracle", {{20, 20, 20}, true}},
       {"ff", {{230, 140, 20}, false}},        {"B-full", {{31, 100, 200}, false}},
       {"B-causal", {{31, 100, 200}, true}},   {"T-full", {{40, 160, 70}, false}},
-      {"T-causal", {{40, 160, 70}, true}},
+      {"T-causal", {{40, 160, 70}, true}},    {"em-ml", {{200, 40, 40}, false}},
+      {"em-map", {{200, 40, 40}, true}},      {"t3a", {{150, 60, 170}, false}},
+      {"lame", {{150, 60, 170}, true}},       {"B-full+prior", {{0, 170, 190}, false}},
+      {"B-causal+prior", {{0, 170, 190}, true}},
   };
   LinePlot plot;
   for (int n : r.ns) plot.x_labels.push_back(std::to_string(n));
