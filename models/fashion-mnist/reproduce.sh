@@ -8,6 +8,9 @@
 #
 #   models/fashion-mnist/reproduce.sh            # into models/fashion-mnist
 #   OUT=/tmp/fm models/fashion-mnist/reproduce.sh
+#   BACKBONE=models/fashion-mnist/backbone.onnx models/fashion-mnist/reproduce.sh
+#       # skips the backbone's training (the longest step) and starts from
+#       # this file; the train-backbone step reproduces it byte for byte
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,8 +34,13 @@ cmake --build build/native -j2 --target iciia
 step "setup and build"
 
 mkdir -p "$WORK" "$OUT"
-"$ICIIA" train-backbone --data fashion-mnist --seed "$SEED" --epochs 10 --out "$WORK/backbone.onnx"
-step "train-backbone"
+if [ -n "${BACKBONE:-}" ]; then
+  cmp -s "$BACKBONE" "$WORK/backbone.onnx" || cp "$BACKBONE" "$WORK/backbone.onnx"
+  step "backbone taken from $BACKBONE"
+else
+  "$ICIIA" train-backbone --data fashion-mnist --seed "$SEED" --epochs 10 --out "$WORK/backbone.onnx"
+  step "train-backbone"
+fi
 
 for split in train test; do
   "$ICIIA" extract --model "$WORK/backbone.onnx" --data "fashion-mnist:$split" --out "$WORK/$split.safetensors"
