@@ -28,7 +28,7 @@
 //   work in two tabs really runs at the same time.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -51,6 +51,7 @@ const XVFB_RUN = '/usr/bin/xvfb-run';
 const INIT_PATH = '/__iciia/init.js';
 const ERRORS_KEY = '__iciiaErrors';
 const POLL_MS = 250;
+const SESSION_TIMEOUT_MS = 90_000;
 
 /** Why WebKit cannot run here, or null. */
 export function webkitMissing(driver = DEFAULT_WEBKIT_DRIVER) {
@@ -85,7 +86,8 @@ let driverPromise = null;
 function startDriver(driver, log) {
   driverPromise ??= (async () => {
     const port = await freePort();
-    const logFile = join(await mkdtemp(join(tmpdir(), 'iciia-webkit-driver-')), 'driver.log');
+    const logDir = await mkdtemp(join(tmpdir(), 'iciia-webkit-driver-'));
+    const logFile = join(logDir, 'driver.log');
     const out = openSync(logFile, 'a');
     // Its own process group, so that both Xvfb and the driver end with it.
     const child = spawn(XVFB_RUN, ['-a', '-s', '-screen 0 1280x1024x24', driver, `--port=${port}`], {
@@ -97,6 +99,7 @@ function startDriver(driver, log) {
       try {
         process.kill(-child.pid, 'SIGTERM');
       } catch {}
+      rmSync(logDir, { recursive: true, force: true });
     };
     process.once('exit', kill);
     const base = `http://127.0.0.1:${port}`;
@@ -113,18 +116,28 @@ function startDriver(driver, log) {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    log(`[webkit] WebKitWebDriver on ${base} under xvfb-run (log: ${logFile})`);
-    return { base, logFile };
+    log(`[webkit] WebKitWebDriver on ${base} under xvfb-run`);
+    return {
+      base,
+      logFile,
+      /** Ends this driver and its display; the next startDriver() starts new ones. */
+      restart: () => {
+        process.off('exit', kill);
+        kill();
+        driverPromise = null;
+      },
+    };
   })();
   return driverPromise;
 }
 
 /** One W3C WebDriver command; throws the driver's error with the command named. */
-async function command(base, method, path, body) {
+async function command(base, method, path, body, timeoutMs = 280_000) {
   const r = await fetch(base + path, {
     method,
     headers: body ? { 'content-type': 'application/json; charset=utf-8' } : {},
     body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await r.text();
   let json;
@@ -195,7 +208,8 @@ export async function openWebKit({ routes, csp, external, executablePath, servic
   if (missing) throw new Error(missing);
   const binary = executablePath ?? DEFAULT_MINIBROWSER;
   const versionLine = webkitVersionLine();
-  const { base } = await startDriver(DEFAULT_WEBKIT_DRIVER, log);
+  let driver = await startDriver(DEFAULT_WEBKIT_DRIVER, log);
+  let base = driver.base;
 
   // The routes as served: HTML pages start with the init script.
   const inits = [];
@@ -290,7 +304,18 @@ export async function openWebKit({ routes, csp, external, executablePath, servic
       timeouts: { script: 600_000, pageLoad: 120_000, implicit: 0 },
       proxy: { proxyType: 'manual', httpProxy: proxyAt, sslProxy: proxyAt, noProxy: ['127.0.0.1'] },
     };
-    const created = await command(base, 'POST', '/session', { capabilities: { alwaysMatch: caps } });
+    // Once in a few dozen starts (seen under a load of 12 on 2 cores) the
+    // new session never answers; a new driver and display then start it.
+    let created;
+    try {
+      created = await command(base, 'POST', '/session', { capabilities: { alwaysMatch: caps } }, SESSION_TIMEOUT_MS);
+    } catch (e) {
+      log(`[webkit] no session after ${SESSION_TIMEOUT_MS / 1000} s (${e.message}): restarting WebKitWebDriver`);
+      driver.restart();
+      driver = await startDriver(DEFAULT_WEBKIT_DRIVER, log);
+      base = driver.base;
+      created = await command(base, 'POST', '/session', { capabilities: { alwaysMatch: caps } }, SESSION_TIMEOUT_MS);
+    }
     session = created.sessionId;
     const browserVersion = created.capabilities.browserVersion;
     const first = await command(base, 'GET', `/session/${session}/window`);
