@@ -404,11 +404,21 @@ Promise.race([call, new Promise((r) => setTimeout(() => r(null), ms))]).then((r)
         }),
         screenshot: async (o = {}) => {
           const png = await sync(async (s) => {
-            if (o.fullPage) {
-              const html = await el(s, 'html');
-              return Buffer.from(await command(base, 'GET', `${s}/element/${elementId(html)}/screenshot`), 'base64');
+            const shot = async () => Buffer.from(await command(base, 'GET', `${s}/screenshot`), 'base64');
+            if (!o.fullPage) return shot();
+            // WebDriver screenshots the viewport: for the whole page, the
+            // window is made as tall as the document, then put back.
+            const { width, height } = await command(base, 'GET', `${s}/window/rect`);
+            const { inner, page } = await command(base, 'POST', `${s}/execute/sync`, {
+              script: 'return { inner: innerHeight, page: document.documentElement.scrollHeight };', args: [],
+            });
+            if (page <= inner) return shot();
+            await command(base, 'POST', `${s}/window/rect`, { width, height: height + page - inner });
+            try {
+              return await shot();
+            } finally {
+              await command(base, 'POST', `${s}/window/rect`, { width, height });
             }
-            return Buffer.from(await command(base, 'GET', `${s}/screenshot`), 'base64');
           });
           const out = o.clip ? cropPng(png, o.clip) : png;
           if (o.path) await writeFile(o.path, out);
