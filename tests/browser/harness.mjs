@@ -105,7 +105,7 @@ export async function openBrowser({
 }) {
   const missing = await browserMissing(executablePath, engine);
   if (missing) throw new Error(missing);
-  if (engine === 'webkit') return openWebKit({ routes, csp, external: new Set(), executablePath, serviceWorkers, log });
+  if (engine === 'webkit') return openWebKit({ routes, csp, external: new Set(), executablePath, log });
   if (engine === 'firefox') {
     const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
     return openFirefox({ srv, routes, external: new Set(), executablePath: executablePath ?? DEFAULT_FIREFOX, userDataDir, serviceWorkers, log });

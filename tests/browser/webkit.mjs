@@ -8,7 +8,10 @@
 // Start-up is paid once per process (each test file is one): the X display
 // and the driver start on the first openWebKit() and live until the process
 // exits; each openWebKit() is one WebDriver session (one MiniBrowser, a
-// fresh ephemeral profile: IndexedDB lasts as long as the session).
+// fresh ephemeral profile: IndexedDB lasts as long as the session, so
+// openBrowser()'s userDataDir does not apply). WebDriver has no switch to
+// block service workers: serviceWorkers 'block' is not honoured, pages may
+// register theirs (the demo does; its requests still reach the audit).
 //
 // What classic WebDriver lacks, and how the harness makes up for it:
 // - No request events: the allow-list server records every request it gets
@@ -203,7 +206,7 @@ const parseHead = (head) =>
  * WebKit with the same options and the same result as harness.mjs's
  * openBrowser() (which calls this for engine 'webkit').
  */
-export async function openWebKit({ routes, csp, external, executablePath, serviceWorkers, log }) {
+export async function openWebKit({ routes, csp, external, executablePath, log }) {
   const missing = webkitMissing();
   if (missing) throw new Error(missing);
   const binary = executablePath ?? DEFAULT_MINIBROWSER;
