@@ -74,6 +74,28 @@ TEST(FeaturesFile, RoundTripKeepsEveryField) {
   EXPECT_EQ(st.metadata().at("class_names"), R"(["T-shirt/top","Trouser","Pullover","Dress \"quoted\""])");
 }
 
+TEST(FeaturesFile, StyledSetsKeepStylesAndSources) {
+  const std::string path = test::temp_dir() + "/styled.safetensors";
+  FeatureSet in = small_set();
+  EXPECT_FALSE(in.styled());
+  in.styles = {0, 1, 1};
+  in.sources = {17, 17, 4};
+  write_features(in, path);
+  const FeatureSet out = read_features(path);
+  EXPECT_EQ(out.styles, in.styles);
+  EXPECT_EQ(out.sources, in.sources);
+  EXPECT_EQ(out.num_styles(), 2);
+  // Both or neither, one per row.
+  in.sources.pop_back();
+  test::expect_error([&] { write_features(in, path); }, ErrorCode::kInvalidArgument, {"3 styles and 2 sources"});
+  const std::string half = write_raw(test::temp_dir(), "half.safetensors", [](SafetensorsWriter& w) {
+    good_tensors(w);
+    const int32_t st[] = {0, 1};
+    w.add_i32("styles", {2}, st);
+  }, kGoodMeta);
+  test::expect_error([&] { read_features(half); }, ErrorCode::kFormat, {"'styles' and 'sources' but not both"});
+}
+
 TEST(FeaturesFile, EmptySetRoundTrips) {
   const std::string path = test::temp_dir() + "/e.safetensors";
   FeatureSet s = small_set();
