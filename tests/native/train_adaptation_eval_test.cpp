@@ -190,7 +190,7 @@ TEST(T3A, PrototypesFromPseudoLabelsWorkedByHand) {
                                                       std::span<const float>(logits).subspan(2), 1);
   EXPECT_NEAR(alone[0], got[0], 1e-12);
   EXPECT_NEAR(alone[1], 0.65, 1e-6);
-  EXPECT_GT(got[1], alone[1] + 0.2);
+  EXPECT_GT(got[1], alone[1] + 0.15);
   // The filter keeps the lowest-entropy supports: with filter 1, class 0 keeps
   // only e0 (its classifier row is more certain than the target).
   train::T3AOptions one;
@@ -256,6 +256,7 @@ TEST(EvalBaselines, StyledKindsNeedTheStyledSet) {
   train::EvalOptions e;
   e.seeds = {1};
   e.clients = {train::parse_client_kind("style", {})};
+  e.train.heads = 1;  // the report names the modules' shape even when none runs: 3-wide features
   e.ns = {0, 4};
   e.episodes = 20;
   e.skip = {"t3a", "ff", "B-full", "B-causal", "T-full", "T-causal"};
