@@ -18,7 +18,7 @@ const float kW[6] = {1, 2, 3, 4, 5, 6};
 OnnxGraph stem() {
   OnnxGraph g;
   g.inputs.push_back(value_info("image", OnnxDataType::kFloat, {1, 2}));
-  g.initializers = {float_tensor("w", {3, 2}, kW), float_tensor("wt", {2, 3}, kW), float_tensor("b", {3}, kW)};
+  g.initializers = {float_tensor("w", {3, 2}, kW), float_tensor("wt", {2, 3}, kW), float_tensor("b", {3}, std::span(kW, 3))};
   g.nodes.push_back(node("Relu", {"image"}, {"h"}));
   return g;
 }
@@ -49,7 +49,7 @@ TEST(ClassifierHead, MatMulWithBiasAddEitherWayRoundAndConstantNodeWeights) {
     OnnxGraph g = stem();
     g.initializers.clear();  // weights from Constant nodes, as some exporters write them
     g.nodes.push_back(node("Constant", {}, {"wc"}, {attr_tensor("value", float_tensor("", {2, 3}, kW))}));
-    g.nodes.push_back(node("Constant", {}, {"bc"}, {attr_tensor("value", float_tensor("", {3}, kW))}));
+    g.nodes.push_back(node("Constant", {}, {"bc"}, {attr_tensor("value", float_tensor("", {3}, std::span(kW, 3)))}));
     g.nodes.push_back(node("MatMul", {"h", "wc"}, {"mm"}));
     g.nodes.push_back(node("Add", bias_first ? std::vector<std::string>{"bc", "mm"} : std::vector<std::string>{"mm", "bc"},
                            {"logits"}));
