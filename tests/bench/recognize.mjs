@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
 import { ENGINE, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
-import { randomInput } from '../ort/ort_bench.mjs';
+import { randomVector } from '../common/random.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
@@ -70,7 +70,7 @@ function randomIciia({ dim, classes, partitions, heads, layers }) {
   let seed = 1;
   const t = (name, shape, a, fill) => {
     const n = shape.reduce((x, y) => x * y, 1);
-    tensors[name] = { shape, data: fill === undefined ? randomInput(n, seed++).map((v) => v * a) : new Float32Array(n).fill(fill) };
+    tensors[name] = { shape, data: fill === undefined ? randomVector(n, seed++).map((v) => v * a) : new Float32Array(n).fill(fill) };
   };
   for (let l = 0; l < layers; l++) {
     const p = `encoder.layers.${l}.`;
