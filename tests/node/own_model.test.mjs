@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 
-import { installFakeIndexedDb, repoRoot, sharedDir } from './helpers.mjs';
+import { installFakeIndexedDb, randomVector, repoRoot, sharedDir } from './helpers.mjs';
 
 await installFakeIndexedDb();
 const { createRecognizer, Backbone, InvalidArgumentError } = await import('../../web/dist/index.js');
@@ -71,14 +71,9 @@ function png({ data, width, height }) {
 const CLASSES = { blue: [40, 60, 200], green: [50, 180, 60], red: [200, 50, 40] };
 const COUNTS = { blue: 12, green: 8, red: 4 };
 function image(rgb, seed, width = 40, height = 30) {
-  let s = (seed * 2654435761) >>> 0 || 1;
+  const noise = randomVector(width * height * 3, seed);
   const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    data[i] = Math.max(0, Math.min(255, rgb[i % 3] + ((s >>> 0) % 61) - 30));
-  }
+  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(rgb[i % 3] + 30 * noise[i])));
   return { data, width, height, channels: 3 };
 }
 function writeImages(dir) {
