@@ -10,7 +10,7 @@ namespace iciia::cli {
 namespace {
 struct BundleArgs {
   train::BundleOptions options;
-  std::string source_prior = "auto";
+  std::string source_prior = "auto", iciia_attention = "full";
 };
 }  // namespace
 
@@ -21,6 +21,14 @@ Run add_bundle(CLI::App& app) {
   sub->add_option("--backbone", o.backbone, "backbone ONNX")->required();
   sub->add_option("--iciia", o.iciia,
                   "ICIIA weights (safetensors); without them the bundle adapts by prior correction");
+  sub->add_option("--iciia-heads", o.iciia_hyper.heads,
+                  "heads h of ICIIA weights saved without __metadata__ (a bare state_dict of the paper's module)")
+      ->capture_default_str();
+  sub->add_option("--iciia-attention", args->iciia_attention, "full or causal, for weights without __metadata__")
+      ->check(CLI::IsMember({"full", "causal"}))
+      ->capture_default_str();
+  sub->add_flag("!--iciia-no-shuffle", o.iciia_hyper.shuffle,
+                "weights without __metadata__ were trained without the channel shuffle (g > 1)");
   sub->add_option("--labels", o.labels,
                   "labels.txt (one per line) or a features file (its class names); default: the backbone's own, "
                   "else the class folders of --data images:DIR (sorted, as torchvision's ImageFolder)");
@@ -42,6 +50,8 @@ Run add_bundle(CLI::App& app) {
   add_data_paths(*sub, o.paths);
   return [args]() {
     args->options.source_prior = train::parse_source_prior(args->source_prior);
+    args->options.iciia_hyper.attention =
+        args->iciia_attention == "causal" ? AttentionMode::kCausal : AttentionMode::kFull;
     const BundleManifest m = train::write_bundle(args->options);
     std::printf("wrote %s/manifest.json: backbone %s (input '%s', features '%s', logits '%s'), iciia %s, %zu labels%s\n",
                 args->options.out.c_str(), m.backbone.sha256.substr(0, 12).c_str(), m.input.c_str(),

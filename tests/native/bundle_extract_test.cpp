@@ -335,6 +335,64 @@ TEST(Bundle, WithoutIciiaWeightsAdaptsByPriorCorrectionWithTheDatasSourcePrior) 
   test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"--samples needs --data"});
 }
 
+// A fixture's weights as the paper's code saves a state_dict: the same
+// tensors, no __metadata__.
+std::vector<uint8_t> bare_state_dict(const Safetensors& file) {
+  SafetensorsWriter w;
+  for (const TensorInfo& t : file.tensors()) w.add_f32(t.name, t.shape, file.to_f32(t));
+  return w.serialize();
+}
+
+float max_output_diff(std::span<const uint8_t> weights, const std::string& fixture) {
+  const auto model = IciiaModel::load(weights);
+  const Safetensors io = Safetensors::read_file(fixture + ".io.safetensors");
+  const std::vector<float> in = io.to_f32(io.get("input")), want = io.to_f32(io.get("output"));
+  const int S = static_cast<int>(io.get("input").shape[0]);
+  std::vector<float> got(want.size());
+  model->forward(in, S, got);
+  float diff = 0;
+  for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::abs(got[i] - want[i]));
+  return diff;
+}
+
+TEST(Bundle, WeightsOfThePapersCodeWithoutMetadataGetItFromShapesAndFlags) {
+  const std::string fixtures = test::source_dir() + "/tests/fixtures/iciia/";
+  // Partitioned (g = 4, d = 16, h = 2, L = 1, C = 6, shuffle on) and dense
+  // (g = 1, d = 12, h = 3, L = 2, C = 4, causal): read back, they reproduce
+  // the fixture's outputs, so every inferred value is right.
+  {
+    const std::string f = fixtures + "g4_d16_h2_l1_shuffle_full";
+    const auto bare = bare_state_dict(Safetensors::read_file(f + ".safetensors"));
+    const auto with = weights_with_metadata(bare, 16, {.heads = 2}, "paper.safetensors");
+    const IciiaConfig c = IciiaModel::load(with)->config();
+    EXPECT_EQ(c.num_partitions, 4);
+    EXPECT_EQ(c.num_layers, 1);
+    EXPECT_EQ(c.num_classes, 6);
+    EXPECT_LT(max_output_diff(with, f), 1e-4f);
+    // The shuffle is not in the shapes: the flag decides, and matters.
+    const auto unshuffled = weights_with_metadata(bare, 16, {.heads = 2, .shuffle = false}, "paper.safetensors");
+    EXPECT_GT(max_output_diff(unshuffled, f), 1e-2f);
+    test::expect_error([&] { weights_with_metadata(bare, 16, {.heads = 3}, "paper.safetensors"); }, ErrorCode::kFormat,
+                       {"paper.safetensors", "no __metadata__", "h 3"});
+  }
+  {
+    const std::string f = fixtures + "g1_d12_h3_l2_causal";
+    const auto bare = bare_state_dict(Safetensors::read_file(f + ".safetensors"));
+    const auto with =
+        weights_with_metadata(bare, 12, {.heads = 3, .attention = AttentionMode::kCausal}, "paper.safetensors");
+    EXPECT_EQ(IciiaModel::load(with)->config().num_layers, 2);
+    EXPECT_LT(max_output_diff(with, f), 1e-4f);
+  }
+  // A file with metadata ships as it is.
+  const auto own = test::read_bytes(fixtures + "g1_d16_h4_l1_full.safetensors");
+  EXPECT_EQ(weights_with_metadata(own, 99, {}, "own.safetensors"), own);
+  // Anything else is not the paper's module.
+  SafetensorsWriter other;
+  other.add_f32("fc.weight", {2, 2}, std::vector<float>(4, 1.0f));
+  test::expect_error([&] { weights_with_metadata(other.serialize(), 2, {}, "other.safetensors"); }, ErrorCode::kFormat,
+                     {"other.safetensors", "not a state_dict"});
+}
+
 TEST(Bundle, PickBalancedIsEvenAndSeeded) {
   std::vector<int32_t> labels;
   for (int i = 0; i < 100; ++i) labels.push_back(i % 10 == 0 ? 9 : i % 3);  // classes 0-2 common, 9 rare (10)

@@ -16,6 +16,7 @@
 #include "train/data/png_writer.h"
 #include "train/features_file.h"
 #include "util/error.h"
+#include "safetensors/safetensors.h"
 #include "util/sha256.h"
 
 namespace iciia::train {
@@ -187,6 +188,46 @@ PreprocessSpec preprocess_option(const std::string& text, const OnnxModel& model
   return p;
 }
 
+std::vector<uint8_t> weights_with_metadata(std::span<const uint8_t> bytes, int64_t dim, const IciiaHyper& hyper,
+                                           const std::string& name) {
+  const Safetensors file = Safetensors::parse(bytes);
+  if (file.metadata().contains("format")) return {bytes.begin(), bytes.end()};
+  const auto shape = [&](const std::string& tensor) {
+    const TensorInfo* t = file.find(tensor);
+    if (!t) throw Error(ErrorCode::kFormat, name + ": no __metadata__ and no tensor '" + tensor +
+                                                "', so this is not a state_dict of the paper's module (docs/design.md, "
+                                                "\"Weights file\")");
+    return t->shape;
+  };
+  IciiaConfig c;
+  c.dim = static_cast<int>(dim);
+  c.num_heads = hyper.heads;
+  c.shuffle = hyper.shuffle;
+  c.attention = hyper.attention;
+  const bool dense = file.find("encoder.layers.0.encoder_layers.0.self_attn.in_proj_weight") != nullptr;
+  const std::string layer0 = dense ? "encoder.layers.0.encoder_layers.0." : "encoder.layers.0.";
+  const auto in_proj = shape(layer0 + "self_attn.in_proj_weight");
+  c.num_partitions = dense ? 1 : static_cast<int>(in_proj.empty() ? 0 : in_proj[0]);
+  c.num_layers = 0;
+  while (file.find("encoder.layers." + std::to_string(c.num_layers) + "." + (dense ? "encoder_layers.0." : "") +
+                   "self_attn.in_proj_weight"))
+    ++c.num_layers;
+  const auto classifier = shape("classifier.weight");
+  c.num_classes = static_cast<int>(classifier.empty() ? 0 : classifier[0]);
+  SafetensorsWriter w;
+  for (const auto& [k, v] : c.to_metadata()) w.set_metadata(k, v);
+  for (const TensorInfo& t : file.tensors()) w.add_f32(t.name, t.shape, file.to_f32(t));
+  std::vector<uint8_t> out = w.serialize();
+  try {
+    IciiaModel::load(out);
+  } catch (const Error& e) {
+    throw Error(e.code(), name + " (no __metadata__; read as d " + std::to_string(c.dim) + ", C " +
+                              std::to_string(c.num_classes) + ", h " + std::to_string(c.num_heads) + ", L " +
+                              std::to_string(c.num_layers) + ", g " + std::to_string(c.num_partitions) + "): " + e.what());
+  }
+  return out;
+}
+
 SourcePrior parse_source_prior(const std::string& name) {
   if (name == "auto") return SourcePrior::kAuto;
   if (name == "uniform") return SourcePrior::kUniform;
@@ -247,6 +288,7 @@ BundleManifest write_bundle(const BundleOptions& opt) {
     mismatch("class counts disagree: backbone '" + m.logits + "' " + std::to_string(c) + ", labels " +
              std::to_string(m.labels.size()));
   if (!weights.empty()) {
+    weights = weights_with_metadata(weights, d, opt.iciia_hyper, opt.iciia);
     const IciiaConfig config = IciiaModel::load(weights)->config();
     if (config.dim != d)
       mismatch("the backbone's '" + m.features + "' has " + std::to_string(d) + " values, the ICIIA module " +

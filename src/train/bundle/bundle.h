@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "iciia/config.h"
 #include "onnx/onnx_model.h"
 #include "pipeline/bundle.h"
 #include "train/data/dataset.h"
@@ -39,9 +40,17 @@ enum class SourcePrior {
 // "auto", "uniform", "frequencies", "softmax"; kInvalidArgument otherwise.
 SourcePrior parse_source_prior(const std::string& name);
 
+// What the shapes of a bare state_dict cannot tell (see weights_with_metadata).
+struct IciiaHyper {
+  int heads = 4;        // the paper's h
+  bool shuffle = true;  // the paper's default
+  AttentionMode attention = AttentionMode::kFull;
+};
+
 struct BundleOptions {
   std::string backbone;
   std::string iciia;  // ICIIA weights; empty: a backbone-only bundle (prior correction)
+  IciiaHyper iciia_hyper;  // for weights without `__metadata__` only
   // Labels: a text file (one per line), a features file (its class names), or
   // empty for the backbone's own ("iciia.backbone" metadata), else the class
   // folders of `data` when it is images:DIR (sorted, as torchvision's
@@ -71,6 +80,15 @@ BundleManifest write_bundle(const BundleOptions& options);
 // mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), at the size the
 // model's input declares (224 x 224 when its height or width is not fixed).
 PreprocessSpec preprocess_option(const std::string& text, const OnnxModel& model, const std::string& source);
+
+// ICIIA weights as a bundle ships them: `bytes` themselves when they carry
+// the `__metadata__` of docs/design.md ("Weights file"); a state_dict saved
+// without it (the paper's code: `save_file(model.state_dict(), path)`) is
+// written again with it: d is the backbone's features width `dim`; g, L and C
+// come from the tensor shapes, h, shuffle and attention from `hyper`. The
+// result is checked by the runtime's loader (kFormat naming the tensor).
+std::vector<uint8_t> weights_with_metadata(std::span<const uint8_t> bytes, int64_t dim, const IciiaHyper& hyper,
+                                           const std::string& name);
 
 // manifest.json from disk (kIo if unreadable, parse_manifest's errors).
 BundleManifest read_manifest(const std::string& path);
