@@ -89,6 +89,19 @@ function writeImages(dir) {
   return images;
 }
 
+/** A safetensors file without its __metadata__ (the same tensors and bytes). */
+function withoutMetadata(bytes) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  assert.ok(header.__metadata__, 'the trained weights carry metadata');
+  delete header.__metadata__;
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, Buffer.from(json, 'utf8'), bytes.subarray(8 + n)]);
+}
+
 async function recognizeAll(bundle, adaptation, images, labels) {
   const rec = await createRecognizer({ model: bundle, clientId: `own-${adaptation}-${bundle}`, adaptation, onWarning: () => {} });
   try {
@@ -168,6 +181,25 @@ describe('your own model, end to end', { skip }, () => {
     const adaptations = await recognizeAll(join(work, 'iciia'), 'iciia', images, labels);
     assert.deepEqual([...adaptations].sort(), ['iciia', 'none', 'prior']);
     await recognizeAll(join(work, 'iciia'), 'prior', images, labels);
+
+    // The same weights as the paper's code saves them (no __metadata__):
+    // the bundle's copy gets it from the shapes and --iciia-heads, and
+    // answers as the original does.
+    const bare = join(work, 'bare.safetensors');
+    writeFileSync(bare, withoutMetadata(readFileSync(weights)));
+    tool(['bundle', '--backbone', join(dir, model.file), '--iciia', bare, '--iciia-heads', '2', '--preprocess', 'imagenet',
+      '--labels', join(work, 'iciia', 'labels.txt'), '--out', join(work, 'bare')]);
+    const scores = async (bundle) => {
+      const rec = await createRecognizer({ model: bundle, clientId: `own-scores-${bundle}`, onWarning: () => {} });
+      try {
+        const out = [];
+        for (const { img } of images.slice(0, 5)) out.push((await rec.recognize(img, { topK: labels.length })).top);
+        return out;
+      } finally {
+        rec.dispose();
+      }
+    };
+    assert.deepEqual(await scores(join(work, 'bare')), await scores(join(work, 'iciia')));
   });
 
   test('a real torchvision export (../shared/models): features are the input of the final Gemm', async (t) => {
