@@ -13,8 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { deflateSync } from 'node:zlib';
 
+import { encodePng } from '../browser/png.mjs';
 import { installFakeIndexedDb, randomVector, repoRoot, sharedDir } from './helpers.mjs';
 
 await installFakeIndexedDb();
@@ -36,35 +36,6 @@ function tool(args) {
   return r.stdout;
 }
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-/** An 8-bit RGB PNG (filter 0 on every row). */
-function png({ data, width, height }) {
-  const chunk = (type, body) => {
-    const out = Buffer.alloc(12 + body.length);
-    out.writeUInt32BE(body.length, 0);
-    out.write(type, 4, 'latin1');
-    body.copy(out, 8);
-    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);  // depth 8, colour type 2 (RGB)
-  const raw = Buffer.alloc(height * (1 + width * 3));
-  for (let y = 0; y < height; y++) Buffer.from(data.buffer, data.byteOffset + y * width * 3, width * 3).copy(raw, y * (1 + width * 3) + 1);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
 // Three classes a colour each, with noise; 12, 8 and 4 images (so the class
 // frequencies, the source prior, are 1/2, 1/3, 1/6), 40x30 (the model takes
 // 32x32: preprocessing resizes).
@@ -82,7 +53,7 @@ function writeImages(dir) {
     mkdirSync(join(dir, name), { recursive: true });
     for (let k = 0; k < COUNTS[name]; k++) {
       const img = image(rgb, images.length + 1);
-      writeFileSync(join(dir, name, `${k}.png`), png(img));
+      writeFileSync(join(dir, name, `${k}.png`), encodePng({ ...img, pixels: Buffer.from(img.data) }));
       images.push({ label: name, img });
     }
   }
