@@ -5,8 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "train/bundle/bundle.h"
 #include "train/data/dataset.h"
+
+namespace iciia::train {
+struct BackboneFlags;  // train/bundle/bundle.h (kept out of every subcommand's includes)
+}
 
 namespace iciia::cli {
 

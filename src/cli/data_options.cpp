@@ -1,6 +1,7 @@
 // Where the named data sets live, and what a backbone is, for the
 // subcommands that read them.
 #include "cli/commands.h"
+#include "train/bundle/bundle.h"
 
 namespace iciia::cli {
 
