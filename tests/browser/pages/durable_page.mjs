@@ -31,6 +31,9 @@ window.durable = {
     return { capacity: state.rec.historyCapacity };
   },
 
+  /** The page's recognizer (open() made it). */
+  recognizer: () => state.rec,
+
   /** Starts a remembered stream on the page's recognizer; returns at once. */
   startStream(options) {
     resetKnown();
@@ -38,6 +41,8 @@ window.durable = {
     state.running = runStream(state.rec, options, report, () => state.stop).catch((e) => state.warnings.push(`stream: ${e}`));
     return true;
   },
+  /** Resolves once the stream has ended by itself (its `count`), flushed. */
+  streamDone: () => state.running.then(() => true),
   async stopStream() {
     state.stop = true;
     await state.running;
