@@ -80,6 +80,25 @@ window.durable = {
   },
   workerDone: () => state.workerDone ?? null,
 
+  /**
+   * The soak (tests/bench/soak.mjs): `count` remembered recognitions of
+   * images first, first + 1, …; the answer's latency of each (ms), then,
+   * flushed, the core's heap and the stored record count (read directly).
+   */
+  async soakChunk({ first, count }) {
+    const rec = state.rec;
+    const latencies = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await rec.recognize(image(first + i), { topK: 1 });
+      latencies.push(performance.now() - t);
+    }
+    await rec.flush();
+    const heap = (await pkg.loadCore()).heapStats();
+    const { head, records } = await readClient(rec.clientId);
+    return { latencies, heapBytes: heap.heapBytes, usedBytes: heap.usedBytes, records: records.length, nextSeq: head ? parseHead(head).nextSeq : 0, size: await rec.history.size(), warnings: [...state.warnings] };
+  },
+
   /** Reads IndexedDB directly: head and records parsed by idb_reader.mjs (not the core). */
   async readStorage({ clientId, database }) {
     const { head, records } = await readClient(clientId, database);
