@@ -55,6 +55,7 @@ window.durable = {
   /** Starts a stream in a module worker; resolves once its recognizer is ready. */
   startWorker({ clientId, capacity, stream }) {
     resetKnown();
+    state.workerDone = false;
     const worker = new Worker(new URL('./durable_worker.mjs', import.meta.url), { type: 'module' });
     state.worker = worker;
     return new Promise((resolve, reject) => {
@@ -65,7 +66,8 @@ window.durable = {
           reject(new Error(data.error));
         } else if (data.warning) state.warnings.push(`worker: ${data.warning}`);
         else if (data.kind) report(data.kind, data.seqs);
-        else if (data.done) state.workerDone = data;
+        else if (data.done) state.workerDone = true;
+        else if (data.exported) state.workerExport?.(data.exported);
       };
       worker.onerror = (e) => reject(new Error(`worker: ${e.message}`));
       worker.postMessage({ model: MODEL, clientId, capacity, stream });
@@ -78,7 +80,22 @@ window.durable = {
     state.worker = null;
     return known;
   },
-  workerDone: () => state.workerDone ?? null,
+  /** Resolves once the worker's stream has ended by itself. */
+  async workerStreamDone() {
+    while (!state.workerDone) await new Promise((resolve) => setTimeout(resolve, 20));
+    return true;
+  },
+  /** The worker's history: { size, bytes }. */
+  workerExport() {
+    return new Promise((resolve) => {
+      state.workerExport = resolve;
+      state.worker.postMessage({ export: true });
+    });
+  },
+  /** The page's history: { size, bytes }. */
+  async pageExport() {
+    return { size: await state.rec.history.size(), bytes: Array.from(await state.rec.history.export()) };
+  },
 
   /**
    * The soak (tests/bench/soak.mjs): `count` remembered recognitions of
