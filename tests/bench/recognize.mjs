@@ -9,10 +9,13 @@
 // against the backbone's), and with the calls spaced out: 100 ms apart (a
 // camera's pace; the recognizer keeps the client's lock) and 1 s apart (it
 // has let the lock go and syncs again: lock and head read). Medians over
-// repetitions; each stage's share of the answer's time.
+// repetitions; each stage's share of the answer's time. Commits use the
+// package's default IndexedDB durability ('strict'); --durability
+// strict,relaxed adds a 'relaxed' row of the first configuration, to price
+// the flush to disk (README, "Durability").
 //
 //   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000]
-//        [--engine chromium|firefox] [--chromium PATH]
+//        [--durability strict,relaxed] [--bundles fashion] [--engine chromium|firefox] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
 // MobileNetV3-Large from ../shared/models (or $ICIIA_SHARED_DIR/models; 640x480 RGBA input images, resized
@@ -37,19 +40,27 @@ import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
 const USAGE =
-  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--engine chromium|firefox] [--chromium PATH]';
+  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium|firefox] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
     gaps: { type: 'string', default: '100,1000' },
+    durability: { type: 'string', default: 'strict' },
+    bundles: { type: 'string', default: 'fashion,mobilenet' },
     chromium: { type: 'string' },
     engine: { type: 'string', default: ENGINE },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
 const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
+const durabilities = values.durability.split(',');
+const wanted = values.bundles.split(',');
+if (durabilities.some((d) => d !== 'strict' && d !== 'relaxed') || wanted.some((b) => b !== 'fashion' && b !== 'mobilenet')) {
+  console.error(USAGE);
+  process.exit(2);
+}
 if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
@@ -160,8 +171,10 @@ function mobilenetBundle() {
   };
 }
 
-const bundles = [fashionBundle()];
-if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
+const bundles = wanted.includes('fashion') ? [fashionBundle()] : [];
+if (!wanted.includes('mobilenet')) {
+  // not asked for
+} else if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
 else console.log(`MobileNetV3-Large skipped: ${SHARED_MOBILENET} is absent (../shared holds the benchmark backbones)\n`);
 
 const routes = new Map();
@@ -187,7 +200,7 @@ try {
 
   const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
   const CONFIGS = [
-    { backend: 'native', adaptation: 'iciia' },
+    ...durabilities.map((durability) => ({ backend: 'native', adaptation: 'iciia', durability })),
     { backend: 'native', adaptation: 'prior' },
     ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
     { backend: 'ort', adaptation: 'iciia' },
@@ -209,7 +222,8 @@ try {
       const cell = (ms) => `${ms.toFixed(2)} (${Math.round((100 * ms) / total)}%)`;
       if (nativeMs === null) nativeMs = total;
       const { width, height, channels } = b.image;
-      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''} | ` +
+      const durability = durabilities.length > 1 ? `, durability ${c.durability ?? 'strict'}` : '';
+      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''}${durability} | ` +
         `${total.toFixed(2)} | ${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ` +
         `${(100 * stage.adapt / stage.backbone).toFixed(1)}% | ${commit.toFixed(2)} | ${(total / nativeMs).toFixed(2)}x |`);
     }
