@@ -13,8 +13,8 @@
 // ICIIA_CRASH_ROUNDS sets the number of kills (default 20), ICIIA_CRASH_SEED
 // the seed of the kill points (default 13).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,24 @@ async function killBrowser(pid) {
   throw new Error(`browser process ${pid} still alive 5 s after SIGKILL`);
 }
 
+/** Files under `dir` with their sizes (what a failure report shows of the browser's storage). */
+function listing(dir) {
+  if (!existsSync(dir)) return `${dir}: absent`;
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(`${p.slice(dir.length + 1)} ${statSync(p).size}`);
+    }
+  };
+  walk(dir);
+  return out.join('\n');
+}
+
+/** Where each engine keeps the origin's IndexedDB in a profile. */
+const idbDir = (profile) => (ENGINE === 'chromium' ? join(profile, 'Default', 'IndexedDB') : join(profile, 'storage', 'default'));
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const closeQuietly = (browser) => Promise.race([browser.close().catch(() => {}), sleep(15_000)]);
 
@@ -69,7 +87,9 @@ describe(`crash consistency (${ENGINE})`, { skip: skip ?? false, timeout: 1_800_
   let browser = null;
   after(async () => {
     if (browser) await closeQuietly(browser);
-    if (profile) await rm(profile, { recursive: true, force: true });
+    if (profile && process.env.ICIIA_CRASH_KEEP_PROFILE) console.log(`# profile kept: ${profile}`);
+    else if (profile) await rm(profile, { recursive: true, force: true });
+    if (profile) await rm(`${profile}-before`, { recursive: true, force: true });
   });
 
   test(`the browser killed (SIGKILL) ${ROUNDS} times mid-stream, restarted on the same profile: nothing durable lost`, async () => {
@@ -85,7 +105,16 @@ describe(`crash consistency (${ENGINE})`, { skip: skip ?? false, timeout: 1_800_
       const page = await openPage(browser);
       const label = `${ENGINE} restart ${round}`;
       const v = await page.evaluate((o) => window.durable.verify(o), { clientId, capacity: CAPACITY });
-      lost += checkRestart(book, v, CAPACITY, label);
+      try {
+        lost += checkRestart(book, v, CAPACITY, label);
+      } catch (e) {
+        // What the browser had on disk before this restart, and has now.
+        const now = idbDir(profile);
+        const logs = ENGINE === 'chromium' ? readdirSync(now, { recursive: true }).filter((f) => /(^|\/)(LOG|corruption_info\.json)$/.test(f)) : [];
+        console.log(`# ${label} failed; the browser's IndexedDB files before the restart:\n${listing(`${profile}-before`)}\n# now:\n${listing(now)}`);
+        for (const f of logs) console.log(`# ${f}:\n${readFileSync(join(now, f), 'utf8')}`);
+        throw e;
+      }
       if (round === ROUNDS) break;
       // A stream as fast as the recognizer goes, and a kill at a random point of it.
       await page.evaluate((o) => window.durable.startStream(o), { first: round * 10_000, flushEvery: 8 });
@@ -94,6 +123,9 @@ describe(`crash consistency (${ENGINE})`, { skip: skip ?? false, timeout: 1_800_
       await killBrowser(browser.browserPid());
       await closeQuietly(browser);
       browser = null;
+      // Kept until the next restart is checked, for a failure report.
+      await rm(`${profile}-before`, { recursive: true, force: true });
+      if (existsSync(idbDir(profile))) await cp(idbDir(profile), `${profile}-before`, { recursive: true });
       staged += recordKnown(book, known, `${ENGINE} kill ${round}`);
       assert.deepEqual(known.warnings, [], `${label}: no warning during the stream`);
     }

@@ -56,7 +56,8 @@ export function checkRestart(book, v, capacity, label) {
     book.nextSeq = next;
   } else {
     assert.equal(keys.length, 0, `${label}: records without a head`);
-    assert.equal(book.durable.size, 0, `${label}: no head, yet records were durable`);
+    assert.equal(book.durable.size, 0, `${label}: no head and no record stored, yet ${book.durable.size} records were durable ` +
+      `(seqs up to ${Math.max(...book.durable)}); the fresh recognizer sees ${v.size}, warnings: ${JSON.stringify(v.warnings)}`);
   }
   // The recognizer's own view agrees with the independent reading.
   assert.equal(v.size, keys.length, `${label}: history.size() equals the stored record count`);

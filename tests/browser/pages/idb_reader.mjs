@@ -59,7 +59,9 @@ export async function readClient(clientId, name = 'iciia-web') {
     request.onsuccess = () => resolve(request.result);
     request.onerror = (e) => {
       e.preventDefault();
-      resolve(null);
+      // Absent (the upgrade aborted above) reads as empty; any other failure is an error.
+      if (request.error?.name === 'AbortError') resolve(null);
+      else reject(new Error(`IndexedDB ${name} cannot be opened: ${request.error?.name}: ${request.error?.message}`));
     };
     request.onblocked = () => reject(new Error(`IndexedDB ${name} blocked`));
   });
