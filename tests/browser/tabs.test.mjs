@@ -73,7 +73,7 @@ describe('four tabs and a worker on one client', { skip: skip ?? false, timeout:
     // The worker runs from the first tab, on the same client.
     await pages[0].evaluate((o) => window.durable.startWorker(o), { clientId, capacity, stream: { first: 40_000, count: perWriter, flushEvery: 5 } });
     const t0 = Date.now();
-    await Promise.all(pages.map((p, i) => p.evaluate((o) => window.durable.startStream(o), { first: i * 10_000, count: perWriter, flushEvery: 5 })));
+    await Promise.all(pages.map((p, i) => p.evaluate((o) => window.durable.startStream(o), { first: i * 10_000, count: perWriter, flushEvery: 5, reset: i !== 0 })));
     // Bounded: every stream ends after perWriter images; a stuck one fails here.
     await Promise.race([
       Promise.all([...pages.map((p) => p.evaluate(() => window.durable.streamDone())), pages[0].evaluate(() => window.durable.workerStreamDone())]),

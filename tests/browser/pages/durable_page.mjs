@@ -36,7 +36,8 @@ window.durable = {
 
   /** Starts a remembered stream on the page's recognizer; returns at once. */
   startStream(options) {
-    resetKnown();
+    // reset false: keep what a worker of this page already reported (tabs.test.mjs).
+    if (options.reset !== false) resetKnown();
     state.stop = false;
     state.running = runStream(state.rec, options, report, () => state.stop).catch((e) => state.warnings.push(`stream: ${e}`));
     return true;
