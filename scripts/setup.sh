@@ -10,6 +10,7 @@ APT_PACKAGES=(
   emscripten                                # WebAssembly build
   nlohmann-json3-dev libprotozero-dev libstb-dev libcli11-dev  # header-only deps
   chromium firefox-esr                      # browser tests and benchmarks (playwright-core / puppeteer-core drive them)
+  webkit2gtk-driver xvfb xauth              # WebKit (Safari's engine): WebKitWebDriver drives WebKitGTK's MiniBrowser on a virtual display
   libtorch-dev zlib1g-dev                   # iciia train-backbone / train / eval (optional at build time)
   dataset-fashion-mnist                     # the data the bundled model is trained and evaluated on
 )

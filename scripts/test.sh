@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native GoogleTest suites (ctest), Node tests of the wasm
 # build (node --test), browser tests of the demo and the package in headless
-# Chromium and Firefox (node --test), the package's tarball in consumer apps built by
+# Chromium and Firefox and in WebKit on a virtual display (node --test), the package's tarball in consumer apps built by
 # Vite, webpack and esbuild (node --test), and a bounded libFuzzer run of
 # each parser.
 set -euo pipefail
@@ -17,10 +17,13 @@ echo "== wasm tests (node --test)"
 node --test tests/node/
 
 # The same browser tests in each engine (tests/browser/harness.mjs; each
-# skips, saying why, only when its browser or driver is missing).
-for engine in chromium firefox; do
-  echo "== browser tests (node --test, headless $engine)"
+# skips, saying why, only when its browser or driver is missing), each
+# engine's time printed.
+for engine in chromium firefox webkit; do
+  echo "== browser tests (node --test, $engine)"
+  start=$SECONDS
   ICIIA_BROWSER=$engine node --test tests/browser/
+  echo "== browser tests in $engine: $((SECONDS - start)) s"
 done
 
 echo "== consumer apps from the packed tarball (Vite, webpack, esbuild; node --test, headless chromium)"

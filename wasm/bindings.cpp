@@ -1,4 +1,6 @@
-// Embind bindings: the only file that knows both C++ and JavaScript.
+// Embind bindings of the engine and the ICIIA session (recognizer_bindings.cpp binds the
+// recognizer; idb_backend.cpp and idb_records.js are the IndexedDB side): wasm/ is where C++
+// meets JavaScript, src/ never does.
 //
 // Every call into the core goes through guard() (js_interop.h). Objects handed to JavaScript are
 // small wrappers that own their C++ state; JavaScript frees them with

@@ -1,4 +1,5 @@
-// iciia extract --model backbone.onnx --data SPEC --out features.safetensors [--bundle manifest.json] [--preprocess JSON]
+// iciia extract --model backbone.onnx --data SPEC --out features.safetensors [--bundle manifest.json]
+//               [--preprocess imagenet|JSON] [--features NAME --logits NAME]
 // Runs the core engine (the browser's code), not libtorch, so cloud-side
 // features are those the client computes.
 #include <cstdio>
@@ -13,7 +14,7 @@ namespace iciia::cli {
 namespace {
 struct ExtractArgs {
   train::ExtractOptions options;
-  std::string out, preprocess;
+  std::string out;
 };
 }  // namespace
 
@@ -23,15 +24,12 @@ Run add_extract(CLI::App& app) {
   sub->add_option("--model", args->options.model, "backbone ONNX (default: the bundle's)");
   sub->add_option("--bundle", args->options.bundle, "manifest.json: tensor names, preprocessing, labels");
   sub->add_option("--data", args->options.data,
-                  "fashion-mnist:train|fashion-mnist:test|mnist:train|mnist:test|images:DIR")
+                  "fashion-mnist:train|fashion-mnist:test|mnist:train|mnist:test|images:DIR (DIR/<class>/*.png|jpg)")
       ->required();
   sub->add_option("--out", args->out, "features file to write")->required();
-  sub->add_option("--preprocess", args->preprocess,
-                  "preprocessing as in a manifest, overriding the model's/bundle's: "
-                  R"('{"size":[28,28],"channels":1,"mean":[0.286],"std":[0.353],"scale":0.00392156862745098}')");
+  add_backbone_flags(*sub, args->options.flags);
   add_data_paths(*sub, args->options.paths);
   return [args]() {
-    if (!args->preprocess.empty()) args->options.preprocess = parse_preprocess(args->preprocess, "--preprocess");
     const train::FeatureSet set = train::extract_features(args->options);
     train::write_features(set, args->out);
     std::printf("wrote %s\n", args->out.c_str());

@@ -7,6 +7,10 @@
 
 #include "train/data/dataset.h"
 
+namespace iciia::train {
+struct BackboneFlags;  // train/bundle/bundle.h (kept out of every subcommand's includes)
+}
+
 namespace iciia::cli {
 
 using Run = std::function<int()>;
@@ -22,5 +26,8 @@ Run add_eval(CLI::App& app);
 
 // --fashion-mnist-dir and --mnist-dir, where the named data sets live.
 void add_data_paths(CLI::App& sub, train::data::DataPaths& paths);
+// --preprocess, --input, --features, --logits: what a backbone that does not
+// describe itself needs (or overrides of what it says).
+void add_backbone_flags(CLI::App& sub, train::BackboneFlags& flags);
 
 }  // namespace iciia::cli

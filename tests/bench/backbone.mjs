@@ -93,11 +93,11 @@ function printProfile(path, steps) {
 }
 
 async function runInNode() {
-  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomInput }] = await Promise.all([
+  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomVector }] = await Promise.all([
     import('../../web/dist/index.js'),
     import('../ort/ort_run.mjs'),
     import('./clock.mjs'),
-    import('../ort/ort_bench.mjs'),
+    import('../common/random.mjs'),
   ]);
   const ghz = await measureGhz();
   const core = await loadCore();
@@ -105,7 +105,7 @@ async function runInNode() {
   console.log(`machine: ${cpu}, ${ghz.toFixed(2)} GHz measured; node ${process.version}; ours: iciia core (${core.simdIsa()}), ` +
     `reference: onnxruntime-web${ortVersion} (wasm, 1 thread, SIMD); ${plan}\n`);
   printTableHead();
-  const x = randomInput(count, 7);
+  const x = randomVector(count, 7);
   for (const path of values.model) {
     const bytes = new Uint8Array(readFileSync(path));
     const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
@@ -125,13 +125,13 @@ async function runInNode() {
 }
 
 async function runInBrowser() {
-  const [{ openBrowserBench }, { randomInput }] = await Promise.all([
+  const [{ openBrowserBench }, { randomVector }] = await Promise.all([
     import('./browser/run.mjs'),
-    import('../ort/ort_bench.mjs'),
+    import('../common/random.mjs'),
   ]);
   const bench = await openBrowserBench({
     models: values.model,
-    input: randomInput(count, 7),
+    input: randomVector(count, 7),
     executablePath: values.chromium, // undefined: the harness's default
   });
   let audit = null;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// End-to-end recognize() latency in a headless browser (Chromium by default,
-// --engine firefox), on a full history: the time until the answer
+// End-to-end recognize() latency in each browser engine (Chromium, Firefox and
+// WebKit by default, one row each; --engine picks some), on a full history: the time until the answer
 // (preprocess, backbone, sync, adapt: the package's own r.timings, the rest
 // "other"), and separately the commit that follows it (until r.stored
 // resolves). For backend 'native' (our engine) and backend 'ort'
@@ -9,13 +9,16 @@
 // against the backbone's), and with the calls spaced out: 100 ms apart (a
 // camera's pace; the recognizer keeps the client's lock) and 1 s apart (it
 // has let the lock go and syncs again: lock and head read). Medians over
-// repetitions; each stage's share of the answer's time. Commits use the
-// package's default IndexedDB durability ('strict'); --durability
-// strict,relaxed adds a 'relaxed' row of the first configuration, to price
-// the flush to disk (README, "Durability").
+// repetitions; each stage's share of the answer's time.
+//
+// Commits use the package's default IndexedDB durability ('strict');
+// --durability strict,relaxed adds a 'relaxed' row of the first
+// configuration, to price the flush to disk (README, "Durability");
+// --bundles fashion leaves MobileNet out.
 //
 //   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000]
-//        [--durability strict,relaxed] [--bundles fashion] [--engine chromium|firefox] [--chromium PATH]
+//        [--durability strict,relaxed] [--bundles fashion,mobilenet]
+//        [--engine chromium,firefox,webkit] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
 // MobileNetV3-Large from ../shared/models (or $ICIIA_SHARED_DIR/models; 640x480 RGBA input images, resized
@@ -32,15 +35,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { addTree, ROOT, urlPath } from '../../scripts/server.mjs';
-import { ENGINE, openBrowser } from '../browser/harness.mjs';
+import { browserMissing, ENGINES, openBrowser } from '../browser/harness.mjs';
 import { addGraphOutputs, inspectOnnxGraph } from '../ort/ort_run.mjs';
-import { randomInput } from '../ort/ort_bench.mjs';
+import { randomVector } from '../common/random.mjs';
 import { serializeSafetensors } from '../ort/safetensors.mjs';
 import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
 const USAGE =
-  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium|firefox] [--chromium PATH]';
+  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium,firefox,webkit] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
@@ -50,10 +53,11 @@ const { values } = parseArgs({
     durability: { type: 'string', default: 'strict' },
     bundles: { type: 'string', default: 'fashion,mobilenet' },
     chromium: { type: 'string' },
-    engine: { type: 'string', default: ENGINE },
+    engine: { type: 'string', default: process.env.ICIIA_BROWSER ?? ENGINES.join(',') },
   },
 });
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
+const engines = values.engine.split(',');
 const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
 const durabilities = values.durability.split(',');
 const wanted = values.bundles.split(',');
@@ -61,7 +65,7 @@ if (durabilities.some((d) => d !== 'strict' && d !== 'relaxed') || wanted.some((
   console.error(USAGE);
   process.exit(2);
 }
-if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
+if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || engines.some((e) => !ENGINES.includes(e)) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -81,7 +85,7 @@ function randomIciia({ dim, classes, partitions, heads, layers }) {
   let seed = 1;
   const t = (name, shape, a, fill) => {
     const n = shape.reduce((x, y) => x * y, 1);
-    tensors[name] = { shape, data: fill === undefined ? randomInput(n, seed++).map((v) => v * a) : new Float32Array(n).fill(fill) };
+    tensors[name] = { shape, data: fill === undefined ? randomVector(n, seed++).map((v) => v * a) : new Float32Array(n).fill(fill) };
   };
   for (let l = 0; l < layers; l++) {
     const p = `encoder.layers.${l}.`;
@@ -181,58 +185,88 @@ const routes = new Map();
 const ortVersion = addPageRoutes(routes);
 for (const b of bundles) addTree(routes, b.dir);
 
-const browser = await openBrowser({ engine: values.engine, routes, csp: null, executablePath: values.chromium });
-try {
-  const v = await browser.versions();
-  const page = await browser.newPage();
-  await page.goto(`${browser.origin}${PAGE}`);
-  await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
-  const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
-  if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
-  const env = await page.evaluate(() => window.iciiaBench.env());
-  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless ${values.engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ` +
-    `${v.driver}, node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ` +
-    `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
-  console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
-    'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
-    '"paced N ms": N ms between calls; medians\n');
-  for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
+const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
+const CONFIGS = [
+  ...durabilities.map((durability) => ({ backend: 'native', adaptation: 'iciia', durability })),
+  { backend: 'native', adaptation: 'prior' },
+  ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
+  { backend: 'ort', adaptation: 'iciia' },
+];
 
-  const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
-  const CONFIGS = [
-    ...durabilities.map((durability) => ({ backend: 'native', adaptation: 'iciia', durability })),
-    { backend: 'native', adaptation: 'prior' },
-    ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
-    { backend: 'ort', adaptation: 'iciia' },
-  ];
-  console.log('\n| bundle | input image | backend | adaptation | answer ms | preprocess | backbone | sync | adapt | other | adapt / backbone | commit ms (after the answer) | answer vs native |');
-  console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const b of bundles) {
-    let nativeMs = null;
-    for (const c of CONFIGS) {
-      const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
-        model: `${urlPath(b.dir)}/`, ...c, capacity, warmup, reps, image: b.image,
-      });
-      if (r.rows.some((x) => x.history !== capacity || x.adaptation !== c.adaptation))
-        throw new Error(`${b.label}: a timed call did not run ${c.adaptation} over a history of ${capacity}`);
-      const total = median(r.rows.map((x) => x.total));
-      const stage = Object.fromEntries(STAGES.map((s) => [s, median(r.rows.map((x) => x[s]))]));
-      const other = median(r.rows.map((x) => x.total - STAGES.reduce((a, s) => a + x[s], 0)));
-      const commit = median(r.rows.map((x) => x.commit));
+/** Every configuration of every bundle in one engine: rows[bundle][config] = { total, stage, other, commit }. */
+async function runEngine(engine) {
+  const browser = await openBrowser({ engine, routes, csp: null, executablePath: engine === 'chromium' ? values.chromium : null });
+  try {
+    const v = await browser.versions();
+    const page = await browser.newPage();
+    await page.goto(`${browser.origin}${PAGE}`);
+    await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
+    const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
+    if (pageError) throw new Error(`${engine}: the page failed to load its modules:\n${pageError}`);
+    const env = await page.evaluate(() => window.iciiaBench.env());
+    console.log(`${engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ${v.driver}; ` +
+      `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
+    const rows = [];
+    for (const b of bundles) {
+      const perConfig = [];
+      for (const c of CONFIGS) {
+        const r = await page.evaluate((o) => window.iciiaBench.recognize(o), {
+          model: `${urlPath(b.dir)}/`, ...c, capacity, warmup, reps, image: b.image,
+        });
+        if (r.rows.some((x) => x.history !== capacity || x.adaptation !== c.adaptation))
+          throw new Error(`${engine}, ${b.label}: a timed call did not run ${c.adaptation} over a history of ${capacity}`);
+        perConfig.push({
+          backend: r.backend,
+          total: median(r.rows.map((x) => x.total)),
+          stage: Object.fromEntries(STAGES.map((st) => [st, median(r.rows.map((x) => x[st]))])),
+          other: median(r.rows.map((x) => x.total - STAGES.reduce((a, st) => a + x[st], 0))),
+          commit: median(r.rows.map((x) => x.commit)),
+        });
+      }
+      rows.push(perConfig);
+    }
+    if (browser.violations().length) throw new Error(`${engine}: requests off the allow-list: ${browser.violations().join(', ')}`);
+    console.log(`  ${browser.requests.length} page requests, all on the allow-list, all to ${browser.origin}`);
+    return rows;
+  } finally {
+    await browser.close();
+  }
+}
+
+console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD)`);
+console.log(`each row: history cleared, filled with ${capacity} images, ${warmup} warm-ups, then ${reps} timed recognize() calls, ` +
+  'each remembered (so each also stores its record and evicts the oldest); each call starts once the previous record is durable; ' +
+  '"paced N ms": N ms between calls; medians\n');
+for (const b of bundles) if (b.features) console.log(`${b.label}: features = '${b.features}' (input of the final Gemm)`);
+
+const results = new Map();
+for (const engine of engines) {
+  const missing = await browserMissing(engine === 'chromium' ? values.chromium : null, engine);
+  if (missing) {
+    console.log(`${engine} skipped: ${missing}`);
+    continue;
+  }
+  try {
+    results.set(engine, await runEngine(engine));
+  } catch (e) {
+    console.error(`error: ${e?.stack ?? e}`);
+    process.exitCode = 1;
+  }
+}
+
+// One row per engine for each bundle and configuration, the engines side by side.
+console.log('\n| bundle | input image | backend | adaptation | engine | answer ms | preprocess | backbone | sync | adapt | other | adapt / backbone | commit ms (after the answer) | answer vs native |');
+console.log('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+bundles.forEach((b, bi) => {
+  CONFIGS.forEach((c, ci) => {
+    for (const [engine, rows] of results) {
+      const { backend, total, stage, other, commit } = rows[bi][ci];
+      const nativeMs = rows[bi][0].total;
       const cell = (ms) => `${ms.toFixed(2)} (${Math.round((100 * ms) / total)}%)`;
-      if (nativeMs === null) nativeMs = total;
       const { width, height, channels } = b.image;
-      const durability = durabilities.length > 1 ? `, durability ${c.durability ?? 'strict'}` : '';
-      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${r.backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''}${durability} | ` +
-        `${total.toFixed(2)} | ${STAGES.map((s) => cell(stage[s])).join(' | ')} | ${cell(other)} | ` +
+      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''}${durabilities.length > 1 ? `, durability ${c.durability ?? 'strict'}` : ''} | ${engine} | ` +
+        `${total.toFixed(2)} | ${STAGES.map((st) => cell(stage[st])).join(' | ')} | ${cell(other)} | ` +
         `${(100 * stage.adapt / stage.backbone).toFixed(1)}% | ${commit.toFixed(2)} | ${(total / nativeMs).toFixed(2)}x |`);
     }
-  }
-  if (browser.violations().length) throw new Error(`requests off the allow-list: ${browser.violations().join(', ')}`);
-  console.log(`\n${browser.requests.length} page requests, all on the allow-list, all to ${browser.origin}`);
-} catch (e) {
-  console.error(`error: ${e?.stack ?? e}`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+  });
+});

@@ -1,8 +1,9 @@
 // Headless browsers over the allow-list server of scripts/server.mjs, shared
 // by the browser tests and the in-browser benchmarks (tests/bench/): Debian's
 // chromium driven by playwright-core, or Debian's firefox-esr driven by
-// puppeteer-core over WebDriver BiDi (firefox.mjs). Neither driver downloads
-// a browser. The engine is `engine`, by default ICIIA_BROWSER (chromium when
+// puppeteer-core over WebDriver BiDi (firefox.mjs), or WebKitGTK's MiniBrowser
+// driven by Debian's WebKitWebDriver over W3C WebDriver (webkit.mjs). No
+// driver downloads a browser. The engine is `engine`, by default ICIIA_BROWSER (chromium when
 // unset): scripts/test.sh runs the browser tests once per engine, each file
 // starting its browser once.
 //
@@ -28,10 +29,12 @@ import { join } from 'node:path';
 
 import { DEMO_CSP, DEMO_PATH, startServer } from '../../scripts/server.mjs';
 import { DEFAULT_FIREFOX, loadPuppeteer, openFirefox } from './firefox.mjs';
+import { openWebKit, webkitMissing } from './webkit.mjs';
 
 export const DEFAULT_CHROMIUM = process.env.ICIIA_CHROMIUM || '/usr/bin/chromium';
 export const ENGINE = process.env.ICIIA_BROWSER || 'chromium';
-if (!['chromium', 'firefox'].includes(ENGINE)) throw new Error(`ICIIA_BROWSER: expected chromium or firefox, got ${ENGINE}`);
+export const ENGINES = ['chromium', 'firefox', 'webkit'];
+if (!ENGINES.includes(ENGINE)) throw new Error(`ICIIA_BROWSER: expected one of ${ENGINES.join(', ')}, got ${ENGINE}`);
 
 async function loadPlaywright() {
   const require = createRequire(import.meta.url);
@@ -47,6 +50,7 @@ async function loadPlaywright() {
  * null when they can. The only reasons a browser test may skip.
  */
 export async function browserMissing(executablePath = null, engine = ENGINE) {
+  if (engine === 'webkit') return webkitMissing();
   if (engine === 'firefox') {
     const firefox = executablePath ?? DEFAULT_FIREFOX;
     if (!existsSync(firefox)) return `${firefox} not found: install Debian's firefox-esr (scripts/setup.sh does)`;
@@ -104,6 +108,7 @@ export async function openBrowser({
 }) {
   const missing = await browserMissing(executablePath, engine);
   if (missing) throw new Error(missing);
+  if (engine === 'webkit') return openWebKit({ routes, csp, external: new Set(), executablePath, log });
   if (engine === 'firefox') {
     const srv = routes ? await startServer({ routes, csp, port }) : { origin: null, close: async () => {} };
     return openFirefox({ srv, routes, external: new Set(), executablePath: executablePath ?? DEFAULT_FIREFOX, userDataDir, serviceWorkers, log });

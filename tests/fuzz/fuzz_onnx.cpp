@@ -1,5 +1,6 @@
 // libFuzzer harness of the ONNX model file layer: parse_onnx with small
-// limits, then the graph checks on whatever parses. Only iciia::Error may
+// limits, then the graph checks and the classifier-head search (what `iciia
+// bundle` runs on a user's model) on whatever parses. Only iciia::Error may
 // escape the library; anything else (a crash, a sanitizer report, another
 // exception type) is a bug.
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "onnx/classifier_head.h"
 #include "onnx/onnx_model.h"
 #include "onnx/onnx_writer.h"
 #include "util/error.h"
@@ -43,6 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     iciia::validate_graph(model.graph);
+  } catch (const iciia::Error&) {
+  }
+  try {
+    const iciia::ClassifierHead head = iciia::find_classifier_head(model.graph, "fuzz input");
+    if (head.input.empty() || head.features.empty() || head.logits.empty()) __builtin_trap();
   } catch (const iciia::Error&) {
   }
   return 0;

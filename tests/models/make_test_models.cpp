@@ -7,6 +7,10 @@
 //   iciia_make_test_models --bundle OUT_DIR [SEED] [--dim D] [--partitions G] [--capacity N] [--heads H]
 // writes the recognizer's small test bundle (test_bundle.h); another seed is
 // another model, with another fingerprint.
+//   iciia_make_test_models --torchvision-like OUT_DIR
+// writes a small classifier in torchvision's ResNet layout without bundle
+// metadata (torchvision_like.h: tiny_resnet.onnx) and tiny_resnet.json, the
+// names of its features and logits and their widths.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +19,7 @@
 #include "onnx/onnx_writer.h"
 #include "benchmark_models.h"
 #include "test_bundle.h"
+#include "torchvision_like.h"
 #include "test_models.h"
 #include "util/error.h"
 
@@ -29,6 +34,25 @@ int main(int argc, char** argv) {
       f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
       if (!f) throw iciia::Error(iciia::ErrorCode::kIo, "cannot write " + file.string());
       std::printf("wrote %s\n", file.string().c_str());
+      return 0;
+    } catch (const iciia::Error& e) {
+      std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (argc == 3 && std::string(argv[1]) == "--torchvision-like") {
+    try {
+      const auto t = iciia::test_models::torchvision_like_resnet();
+      const std::filesystem::path dir = argv[2];
+      std::filesystem::create_directories(dir);
+      const auto bytes = iciia::write_onnx(t.model.model);
+      std::ofstream f(dir / "tiny_resnet.onnx", std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      std::ofstream j(dir / "tiny_resnet.json");
+      j << "{\"file\": \"tiny_resnet.onnx\", \"features\": \"" << t.features << "\", \"logits\": \"" << t.logits
+        << "\", \"dim\": " << t.dim << ", \"classes\": " << t.classes << "}\n";
+      if (!f || !j) throw iciia::Error(iciia::ErrorCode::kIo, "cannot write " + dir.string());
+      std::printf("wrote %s/tiny_resnet.onnx\n", dir.string().c_str());
       return 0;
     } catch (const iciia::Error& e) {
       std::fprintf(stderr, "iciia_make_test_models: %s\n", e.what());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -124,14 +125,52 @@ TEST(Extract, PreprocessingComesFromOptionsOrBundleOrNowhere) {
   o.model = write_backbone(dir, /*metadata=*/false);
   o.data = "images:" + write_images(dir, 1);
   test::expect_error([&] { extract_features(o); }, ErrorCode::kInvalidArgument, {"plain.onnx", "--preprocess"});
-  o.preprocess = parse_preprocess(R"({"size":[4,4],"channels":1,"mean":[0],"std":[1],"scale":1})", "--preprocess");
-  // No names in a plain model: the defaults "features"/"logits" do not exist.
-  test::expect_error([&] { extract_features(o); }, ErrorCode::kInvalidArgument, {"'features'"});
   test::expect_error([] { parse_preprocess(R"({"size":[4],"channels":1})", "--preprocess"); }, ErrorCode::kFormat,
                      {"--preprocess", "preprocess.size", "[height, width]"});
   test::expect_error(
       [] { parse_preprocess(R"({"size":[4,4],"channels":2,"mean":[0],"std":[1],"scale":1})", "--preprocess"); },
       ErrorCode::kFormat, {"preprocess.channels", "1 or 3"});
+}
+
+TEST(Extract, APlainModelsFeaturesAreTheInputOfItsLastGemm) {
+  // No metadata: the tensor names come from the classifier head ("feat" is a
+  // graph output too, but the last Gemm consumes it), the labels from the
+  // folders (sorted), the preprocessing from the option.
+  const std::string dir = test::temp_dir();
+  ExtractOptions o;
+  o.model = write_backbone(dir, /*metadata=*/false);
+  o.data = "images:" + write_images(dir, 2);
+  o.flags.preprocess = R"({"size":[4,4],"channels":1,"mean":[0],"std":[0.5],"scale":0.00392156862745098})";
+  const FeatureSet s = extract_features(o);
+  ASSERT_EQ(s.count, 6);
+  EXPECT_EQ(s.dim, 2);
+  EXPECT_EQ(s.class_names, (std::vector<std::string>{"dark", "light", "mid"}));
+  for (int64_t i = 0; i < s.count; ++i) {
+    const int k = static_cast<int>(i % 2), c = std::vector<int>{0, 2, 1}[s.labels[i]];  // back to write_images' order
+    const float m = (40.0f * c + k) / 255.0f / 0.5f;
+    EXPECT_NEAR(s.features[2 * i], 2 * m + 1, 1e-5) << i;
+    EXPECT_NEAR(s.features[2 * i + 1], -m, 1e-5) << i;
+  }
+  // A name the flags give wins, and is checked by the engine.
+  o.flags.features = "no-such-value";
+  test::expect_error([&] { extract_features(o); }, ErrorCode::kInvalidArgument, {"no-such-value"});
+}
+
+TEST(Bundle, ImagenetPreprocessingTakesTheModelsInputSize) {
+  using namespace onnx_build;
+  OnnxGraph g;
+  g.inputs.push_back(value_info("input", OnnxDataType::kFloat, {1, 3, 32, 48}));
+  OnnxModel m = model(std::move(g), 13);
+  const PreprocessSpec p = preprocess_option("imagenet", m, "--preprocess");
+  EXPECT_EQ(p.height, 32);
+  EXPECT_EQ(p.width, 48);
+  EXPECT_EQ(p.channels, 3);
+  EXPECT_EQ(p.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(p.std, (std::vector<float>{0.229f, 0.224f, 0.225f}));
+  m.graph.inputs[0] = symbolic_value_info("input", OnnxDataType::kFloat, {{-1, "batch"}, {3, ""}, {-1, "h"}, {-1, "w"}});
+  EXPECT_EQ(preprocess_option("imagenet", m, "--preprocess").height, 224);
+  test::expect_error([&] { preprocess_option("imagenette", m, "--preprocess"); }, ErrorCode::kFormat,
+                     {"--preprocess", "not valid JSON"});
 }
 
 TEST(Bundle, WritesManifestWeightsAndBalancedSamples) {
@@ -234,6 +273,124 @@ TEST(Bundle, RefusesPiecesThatDoNotFit) {
   o.backbone = write_backbone(dir, /*metadata=*/false);
   test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"plain.onnx", "no preprocessing"});
   EXPECT_FALSE(fs::exists(o.out)) << "nothing is written before the pieces are checked";
+}
+
+TEST(Bundle, WithoutIciiaWeightsAdaptsByPriorCorrectionWithTheDatasSourcePrior) {
+  const std::string dir = test::temp_dir();
+  const std::string images = write_images(dir, 3);
+  fs::remove(images + "/light/2.png");  // dark 3, light 2, mid 3
+  BundleOptions o;
+  o.backbone = write_backbone(dir, /*metadata=*/false);
+  o.flags.preprocess = R"({"size":[4,4],"channels":1,"mean":[0],"std":[0.5],"scale":0.00392156862745098})";
+  o.out = dir + "/bundle";
+  o.data = "images:" + images;
+  // A stale weights file from an earlier bundle in the folder goes.
+  fs::create_directories(o.out);
+  std::ofstream(o.out + "/iciia.safetensors") << "old";
+  const BundleManifest m = write_bundle(o);
+  EXPECT_FALSE(fs::exists(o.out + "/iciia.safetensors"));
+
+  const BundleManifest back = read_manifest(o.out + "/manifest.json");
+  EXPECT_FALSE(back.iciia.has_value());
+  EXPECT_EQ(back.default_adaptation(), Adaptation::kPrior);
+  EXPECT_EQ(back.features, "feat");
+  EXPECT_EQ(back.logits, "out");
+  EXPECT_EQ(back.labels, (std::vector<std::string>{"dark", "light", "mid"}));  // the folders, sorted
+  ASSERT_EQ(back.source_prior.size(), 3u);
+  EXPECT_NEAR(back.source_prior[0], 3.0 / 8, 1e-12);
+  EXPECT_NEAR(back.source_prior[1], 2.0 / 8, 1e-12);
+  EXPECT_NEAR(back.source_prior[2], 3.0 / 8, 1e-12);
+  const auto text = test::read_bytes(o.out + "/manifest.json");
+  EXPECT_NE(std::string(text.begin(), text.end()).find("\"default\": \"prior\""), std::string::npos)
+      << "the manifest says how it adapts";
+  EXPECT_EQ(m.source_prior, back.source_prior);
+
+  // The backbone's mean softmax: logits [f0, f1, f0 + f1] of each image, by hand.
+  o.source_prior = SourcePrior::kSoftmax;
+  const BundleManifest soft = write_bundle(o);
+  std::vector<double> expect(3);
+  const data::Dataset set = data::read_image_folder(images);
+  for (const auto& im : set.images) {
+    const double mean = im.pixels[0] / 255.0 / 0.5, f0 = 2 * mean + 1, f1 = -mean, l[3] = {f0, f1, f0 + f1};
+    const double mx = std::max({l[0], l[1], l[2]});
+    const double z = std::exp(l[0] - mx) + std::exp(l[1] - mx) + std::exp(l[2] - mx);
+    for (int c = 0; c < 3; ++c) expect[c] += std::exp(l[c] - mx) / z / 8;
+  }
+  ASSERT_EQ(soft.source_prior.size(), 3u);
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(soft.source_prior[c], expect[c], 1e-6) << c;
+
+  o.source_prior = SourcePrior::kUniform;
+  EXPECT_TRUE(write_bundle(o).source_prior.empty());
+
+  // A class without images has no frequency to divide by.
+  fs::remove_all(images + "/mid");
+  o.labels = dir + "/three.txt";
+  std::ofstream(o.labels) << "dark\nlight\nmid\n";
+  o.source_prior = SourcePrior::kFrequencies;
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"'mid' has no image", "softmax"});
+  o.data.clear();
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"--source-prior", "--data"});
+  o.source_prior = SourcePrior::kAuto;
+  o.samples = 2;
+  test::expect_error([&] { write_bundle(o); }, ErrorCode::kInvalidArgument, {"--samples needs --data"});
+}
+
+// A fixture's weights as the paper's code saves a state_dict: the same
+// tensors, no __metadata__.
+std::vector<uint8_t> bare_state_dict(const Safetensors& file) {
+  SafetensorsWriter w;
+  for (const TensorInfo& t : file.tensors()) w.add_f32(t.name, t.shape, file.to_f32(t));
+  return w.serialize();
+}
+
+float max_output_diff(std::span<const uint8_t> weights, const std::string& fixture) {
+  const auto model = IciiaModel::load(weights);
+  const Safetensors io = Safetensors::read_file(fixture + ".io.safetensors");
+  const std::vector<float> in = io.to_f32(io.get("input")), want = io.to_f32(io.get("output"));
+  const int S = static_cast<int>(io.get("input").shape[0]);
+  std::vector<float> got(want.size());
+  model->forward(in, S, got);
+  float diff = 0;
+  for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::abs(got[i] - want[i]));
+  return diff;
+}
+
+TEST(Bundle, WeightsOfThePapersCodeWithoutMetadataGetItFromShapesAndFlags) {
+  const std::string fixtures = test::source_dir() + "/tests/fixtures/iciia/";
+  // Partitioned (g = 4, d = 16, h = 2, L = 1, C = 6, shuffle on) and dense
+  // (g = 1, d = 12, h = 3, L = 2, C = 4, causal): read back, they reproduce
+  // the fixture's outputs, so every inferred value is right.
+  {
+    const std::string f = fixtures + "g4_d16_h2_l1_shuffle_full";
+    const auto bare = bare_state_dict(Safetensors::read_file(f + ".safetensors"));
+    const auto with = weights_with_metadata(bare, 16, {.heads = 2}, "paper.safetensors");
+    const IciiaConfig c = IciiaModel::load(with)->config();
+    EXPECT_EQ(c.num_partitions, 4);
+    EXPECT_EQ(c.num_layers, 1);
+    EXPECT_EQ(c.num_classes, 6);
+    EXPECT_LT(max_output_diff(with, f), 1e-4f);
+    // The shuffle is not in the shapes: the flag decides, and matters.
+    const auto unshuffled = weights_with_metadata(bare, 16, {.heads = 2, .shuffle = false}, "paper.safetensors");
+    EXPECT_GT(max_output_diff(unshuffled, f), 1e-2f);
+    test::expect_error([&] { weights_with_metadata(bare, 16, {.heads = 3}, "paper.safetensors"); }, ErrorCode::kFormat,
+                       {"paper.safetensors", "no __metadata__", "h 3"});
+  }
+  {
+    const std::string f = fixtures + "g1_d12_h3_l2_causal";
+    const auto bare = bare_state_dict(Safetensors::read_file(f + ".safetensors"));
+    const auto with =
+        weights_with_metadata(bare, 12, {.heads = 3, .attention = AttentionMode::kCausal}, "paper.safetensors");
+    EXPECT_EQ(IciiaModel::load(with)->config().num_layers, 2);
+    EXPECT_LT(max_output_diff(with, f), 1e-4f);
+  }
+  // A file with metadata ships as it is.
+  const auto own = test::read_bytes(fixtures + "g1_d16_h4_l1_full.safetensors");
+  EXPECT_EQ(weights_with_metadata(own, 99, {}, "own.safetensors"), own);
+  // Anything else is not the paper's module.
+  SafetensorsWriter other;
+  other.add_f32("fc.weight", {2, 2}, std::vector<float>(4, 1.0f));
+  test::expect_error([&] { weights_with_metadata(other.serialize(), 2, {}, "other.safetensors"); }, ErrorCode::kFormat,
+                     {"other.safetensors", "not a state_dict"});
 }
 
 TEST(Bundle, PickBalancedIsEvenAndSeeded) {

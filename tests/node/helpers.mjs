@@ -32,18 +32,7 @@ export function maxAbsDiff(a, b) {
   return m;
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1). */
-export function randomVector(n, seed) {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+export { randomVector } from '../common/random.mjs';
 
 /**
  * IndexedDB for Node (fake-indexeddb, a devDependency of web/): installs the

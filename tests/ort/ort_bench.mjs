@@ -11,23 +11,11 @@
 // once, outside the timed region; session creation and warm-ups not timed).
 
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { randomVector } from '../common/random.mjs';
+import { runIfMain } from '../common/script.mjs';
 import { createOrtSession, ort } from './ort_run.mjs';
-
-/** Deterministic pseudo-random float32 values in [-1, 1) (xorshift32). */
-export function randomInput(n, seed = 1) {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /**
  * Times `session.run` on a random float32 input of shape `dims`.
@@ -49,7 +37,7 @@ export async function timeOrt(modelPath, dims, { warmup = 5, reps = 20, seed = 1
     if (session.inputNames.length !== 1 && inputName === undefined)
       throw new Error(`timeOrt: the model has ${session.inputNames.length} inputs; only single-input models are supported`);
     const count = dims.reduce((a, b) => a * b, 1);
-    const feeds = { [name]: new ort.Tensor('float32', randomInput(count, seed), dims) };
+    const feeds = { [name]: new ort.Tensor('float32', randomVector(count, seed), dims) };
     for (let i = 0; i < warmup; i++) await session.run(feeds);
     const times = [];
     for (let i = 0; i < reps; i++) {
@@ -109,15 +97,4 @@ async function main(argv) {
   return 0;
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      console.error(`error: ${err.message}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -21,11 +21,12 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import * as ort from 'onnxruntime-web';
 
+import { runIfMain } from '../common/script.mjs';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.mjs';
 
 export { ort };
@@ -422,15 +423,4 @@ async function main(argv) {
   }
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      console.error(`error: ${err.message}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -31,12 +31,18 @@ ResolvedBackbone resolve_backbone(const ExtractOptions& options) {
   if (r.path.empty() && manifest)
     r.path = (std::filesystem::path(options.bundle).parent_path() / manifest->backbone.file).string();
   if (r.path.empty()) throw Error(ErrorCode::kInvalidArgument, "no backbone: pass --model or --bundle");
+  const BackboneFlags& f = options.flags;
   if (manifest) {
     r.info = {manifest->input, manifest->features, manifest->logits, manifest->preprocess, manifest->labels};
+    if (!f.input.empty()) r.info.input = f.input;
+    if (!f.features.empty()) r.info.features = f.features;
+    if (!f.logits.empty()) r.info.logits = f.logits;
+    if (!f.preprocess.empty())
+      r.info.preprocess =
+          preprocess_option(f.preprocess, parse_onnx(data::read_file(r.path, kMaxModelBytes)), "--preprocess");
   } else {
-    r.info = read_backbone_info(parse_onnx(data::read_file(r.path, kMaxModelBytes)), r.path);
+    r.info = read_backbone_info(parse_onnx(data::read_file(r.path, kMaxModelBytes)), r.path, f);
   }
-  if (options.preprocess) r.info.preprocess = options.preprocess;
   if (!r.info.preprocess)
     throw Error(ErrorCode::kInvalidArgument, "'" + r.path + "' carries no preprocessing (it was not made by "
                                              "iciia train-backbone): pass --bundle or --preprocess");
@@ -92,8 +98,8 @@ FeatureSet extract_features(const ExtractOptions& options) {
       bar.update(1, -1, double(correct) / (i + 1));
     }
   }
-  std::printf("%s: %lld images, features %lld wide, backbone accuracy %.2f%%\n", d.source.c_str(),
-              static_cast<long long>(set.count), static_cast<long long>(set.dim),
+  std::printf("%s: %lld images, features '%s' %lld wide, backbone accuracy %.2f%%\n", d.source.c_str(),
+              static_cast<long long>(set.count), backbone.info.features.c_str(), static_cast<long long>(set.dim),
               set.count ? 100.0 * correct / set.count : 0.0);
   return set;
 }
