@@ -16,7 +16,8 @@ extern "C" {
 void iciia_idb_get(const char* db, const char* client, const double* seqs, int count, void* ctx);
 void iciia_idb_list(const char* db, const char* client, void* ctx);
 void iciia_idb_write(const char* db, const char* client, const uint8_t* puts, size_t len, double erase_from,
-                     double erase_to, void* ctx);
+                     double erase_to, int strict, void* ctx);
+double iciia_idb_losses(const char* db);
 
 EMSCRIPTEN_KEEPALIVE void iciia_idb_complete(void* ctx, int status, const uint8_t* data, size_t len) {
   std::unique_ptr<Completion> done(static_cast<Completion*>(ctx));
@@ -87,9 +88,11 @@ void IdbBackend::write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t eras
     if (n) std::memcpy(framed.data() + at + 12, bytes.data(), n);
   }
   iciia_idb_write(database_.c_str(), client_.c_str(), framed.data(), framed.size(), double(erase_from),
-                  double(erase_to), pending([done = std::move(done)](int status, const uint8_t* data, size_t len) {
+                  double(erase_to), strict_ ? 1 : 0, pending([done = std::move(done)](int status, const uint8_t* data, size_t len) {
                     done(status_of(status, data, len));
                   }));
 }
+
+uint64_t IdbBackend::losses() const { return uint64_t(iciia_idb_losses(database_.c_str())); }
 
 }  // namespace iciia::wasm

@@ -22,6 +22,10 @@ mergeInto(LibraryManager.library, {
   $IciiaIdb__deps: ['malloc', 'free'],
   $IciiaIdb: {
     databases: {},
+    // Per database name: how often it was deleted or force-closed from
+    // outside (another tab's deleteDatabase, the user clearing site data).
+    // The store compares it before each operation (RecordBackend::losses).
+    losses: {},
     waiting: [],  // operations deferred to a later task, in call order
 
     // Runs `start` in a later task (a macrotask: after the microtasks that
@@ -69,10 +73,20 @@ mergeInto(LibraryManager.library, {
         request.onsuccess = function() {
           var db = request.result;
           // Another tab upgrading or deleting the database: step aside, and
-          // reopen on next use.
-          db.onversionchange = function() {
+          // reopen on next use. A deletion (newVersion null) took every
+          // record with it: counted, so the store drops what it had read.
+          db.onversionchange = function(event) {
             db.close();
-            delete IciiaIdb.databases[name];
+            if (IciiaIdb.databases[name] === promise) delete IciiaIdb.databases[name];
+            if (!event || event.newVersion === null) IciiaIdb.losses[name] = (IciiaIdb.losses[name] || 0) + 1;
+          };
+          // Closed by the browser, not by us: site data cleared (Chromium
+          // closes the connections of a database it deletes that way), or
+          // the storage gone. Counted as a deletion: what comes next may be
+          // an empty database.
+          db.onclose = function() {
+            if (IciiaIdb.databases[name] === promise) delete IciiaIdb.databases[name];
+            IciiaIdb.losses[name] = (IciiaIdb.losses[name] || 0) + 1;
           };
           resolve(db);
         };
@@ -104,11 +118,15 @@ mergeInto(LibraryManager.library, {
 
     // Runs body(store, tx) in one transaction; calls done(result) once it
     // has committed, fail on any error or abort (exactly one of the two).
-    run: function(dbName, mode, ctx, body) {
+    // `durability`: the IndexedDB hint of a readwrite transaction ('strict':
+    // complete fires once the data is flushed to disk; 'relaxed': once the
+    // browser has it, which a browser crash survives but a power cut may
+    // not; README, "Durability"). Browsers that predate the hint ignore it.
+    run: function(dbName, mode, ctx, body, durability) {
       IciiaIdb.open(dbName).then(function(db) {
         var tx;
         try {
-          tx = db.transaction('records', mode);
+          tx = durability ? db.transaction('records', mode, { durability: durability }) : db.transaction('records', mode);
         } catch (e) {
           IciiaIdb.fail(ctx, e);
           return;
@@ -137,6 +155,12 @@ mergeInto(LibraryManager.library, {
         }
       }, function(e) { IciiaIdb.fail(ctx, e); });
     },
+  },
+
+  // How often database `dbName` was deleted from outside (see losses above).
+  iciia_idb_losses__deps: ['$IciiaIdb'],
+  iciia_idb_losses: function(dbName) {
+    return IciiaIdb.losses[UTF8ToString(dbName)] || 0;
   },
 
   // seqs: f64[count]. Result: per key, i32 length (-1: absent), then the bytes.
@@ -210,9 +234,9 @@ mergeInto(LibraryManager.library, {
 
   // puts: u32 count, then per entry f64 seq, u32 length, bytes. Then deletes
   // the keys in [eraseFrom, eraseTo) (eraseFrom -1 takes the head too). One
-  // readwrite transaction.
+  // readwrite transaction, durability 'strict' unless `strict` is 0.
   iciia_idb_write__deps: ['$IciiaIdb'],
-  iciia_idb_write: function(dbName, client, putsPtr, putsLen, eraseFrom, eraseTo, ctx) {
+  iciia_idb_write: function(dbName, client, putsPtr, putsLen, eraseFrom, eraseTo, strict, ctx) {
     var name = UTF8ToString(dbName), id = UTF8ToString(client);
     // Copy now: the caller frees its buffer once this returns.
     var puts = HEAPU8.slice(putsPtr, putsPtr + putsLen);
@@ -230,6 +254,6 @@ mergeInto(LibraryManager.library, {
       if (eraseFrom < eraseTo) {
         store.delete(IDBKeyRange.bound([id, Math.max(eraseFrom, -1)], [id, eraseTo], false, true));
       }
-    }); });
+    }, strict ? 'strict' : 'relaxed'); });
   },
 });

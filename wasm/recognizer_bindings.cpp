@@ -68,7 +68,8 @@ class Recognizer {
   // files: {manifest: string, backbone: Uint8Array, iciia?: Uint8Array (absent
   // for a backbone-only bundle)}; options: {database, clientId,
   // historyCapacity, adaptation ('' = the manifest's), priorAlpha (< 0: the
-  // default, 0.3 / C), onWarning(message)}.
+  // default, 0.3 / C), durability ('strict' or 'relaxed', the IndexedDB
+  // hint of commits), onWarning(message)}.
   static Recognizer* create(const val& files, const val& options) {
     return guard([&] {
       const iciia::BundleManifest manifest = iciia::parse_manifest(files["manifest"].as<std::string>());
@@ -83,7 +84,8 @@ class Recognizer {
       const double alpha = option<double>(options, "priorAlpha", -1);
       if (alpha >= 0) ro.prior_alpha = alpha;
       auto storage = std::make_shared<iciia::wasm::IdbBackend>(option<std::string>(options, "database", "iciia-web"),
-                                                               option<std::string>(options, "clientId", ""));
+                                                               option<std::string>(options, "clientId", ""),
+                                                               option<std::string>(options, "durability", "strict") != "relaxed");
       val on_warning = options["onWarning"];
       iciia::Warn warn = [on_warning](const std::string& m) {
         if (on_warning.typeOf().as<std::string>() == "function") on_warning(m);

@@ -332,6 +332,7 @@ async function playStream({ classes = 3, count = 120, fast = false, seed = rando
   } finally {
     stopRequested = false;
     setStreaming(false);
+    void refreshStorage();
   }
 }
 
@@ -339,7 +340,35 @@ async function playStream({ classes = 3, count = 120, fast = false, seed = rando
 async function refreshHistorySize() {
   const n = await rec.history.size();
   setHistorySize(n);
+  void refreshStorage();
   return n;
+}
+
+// What the browser says of the site's storage (the whole origin, not this
+// history alone) and whether it may evict it; refreshed after writes.
+async function refreshStorage() {
+  const box = $('storage-usage');
+  try {
+    const u = await rec.history.usage();
+    box.textContent = `${kB(u.usage)} of ${kB(u.quota)} used by this site; ` +
+      (u.persisted ? 'kept: the browser will not evict it' : 'the browser may evict it when the disk fills up');
+    $('persist-storage').disabled = u.persisted;
+    return u;
+  } catch (e) {
+    box.textContent = `unknown (${e.message})`;
+    return null;
+  }
+}
+
+// Only on a click: browsers ask (Firefox) or decide (Chromium) then.
+async function persistStorage() {
+  const granted = await rec.history.persist();
+  if (!granted) {
+    showError('The browser declined to keep this site\'s data (Chromium keeps it for sites you bookmark or install); ' +
+      'the history stays, but may be evicted when the disk fills up.');
+  }
+  await refreshStorage();
+  return granted;
 }
 
 async function clearHistory() {
@@ -495,6 +524,10 @@ function wire() {
     }
   });
 
+  $('persist-storage').addEventListener('click', () => {
+    persistStorage().then((granted) => granted && showError(''), (err) => showError(`storage: ${err.message}`));
+  });
+
   $('adaptation').addEventListener('change', (e) => {
     setAdaptation(e.target.value).then(() => showError(''), (err) => {
       showError(`adaptation: ${err.message}`);
@@ -564,4 +597,6 @@ window.iciiaDemo = {
   exportHistory: async () => Array.from(await exportHistory()),
   importHistory: (bytes) => importHistory(Uint8Array.from(bytes)),
   switchClient,
+  /** Refreshes the storage line; resolves to rec.history.usage() (null if unknown). */
+  storage: refreshStorage,
 };

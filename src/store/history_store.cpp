@@ -11,7 +11,7 @@ namespace iciia {
 HistoryStore::HistoryStore(std::shared_ptr<RecordBackend> backend, const HistoryTags& tags, int dim, int classes,
                            int capacity, HistoryObserver* observer, Warn warn)
     : backend_(std::move(backend)), tags_(tags), dim_(dim), classes_(classes), capacity_(capacity),
-      observer_(observer), warn_(std::move(warn)) {
+      observer_(observer), warn_(std::move(warn)), losses_seen_(backend_->losses()) {
   if (capacity < 1) throw Error(ErrorCode::kInvalidArgument, "history capacity must be at least 1");
   if (dim < 1 || uint32_t(dim) > kMaxRecordDim)
     throw Error(ErrorCode::kInvalidArgument, "history feature dim out of range: " + std::to_string(dim));
@@ -68,10 +68,32 @@ void HistoryStore::read_head(std::function<void(StoreStatus, bool)> then) {
   });
 }
 
+// Storage was deleted from outside since the last check: the durable rows
+// read from it are gone there, so they go from memory too (the user asked
+// for them to be deleted: using or rewriting them would resurrect them).
+// Staged rows stay: they are newer than the deletion and their transaction
+// writes them into the new, empty storage. next_seq_ is kept, so seqs never
+// go back.
+bool HistoryStore::noticed_loss() {
+  const uint64_t losses = backend_->losses();
+  if (losses == losses_seen_) return false;
+  losses_seen_ = losses;
+  if (!loaded_) return true;
+  const size_t dropped = durable();
+  rows_.erase(rows_.begin(), rows_.begin() + std::ptrdiff_t(durable()));
+  head_seen_ = false;
+  reported_.clear();
+  if (observer_) observer_->history_reset(records());
+  warn("the stored history was deleted outside this recognizer (site data cleared, or the database deleted from "
+       "another tab): starting an empty history; " + std::to_string(dropped) + " record(s) dropped from memory");
+  return true;
+}
+
 void HistoryStore::sync(Done done) {
-  if (exclusive_ && loaded_) return done({});
-  read_head([this, done = std::move(done)](StoreStatus st, bool changed) {
-    if (!st.ok() || !changed) return done(st);
+  const bool lost = noticed_loss();
+  if (exclusive_ && loaded_ && !lost) return done({});
+  read_head([this, lost, done = std::move(done)](StoreStatus st, bool changed) {
+    if (!st.ok() || !(changed || lost)) return done(st);
     refresh(std::move(done));
   });
 }

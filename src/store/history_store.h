@@ -14,6 +14,10 @@
 //    refused;
 //  - a torn or corrupt record is skipped with a warning; the rest is kept;
 //  - records written under another model's fingerprint are never returned;
+//  - storage deleted from outside (site data cleared, the database deleted
+//    by another tab; RecordBackend::losses) is noticed by the next
+//    operation: the rows it had read are dropped, with a warning, never
+//    written back;
 //  - several stores on one client (tabs) see each other's records: every
 //    operation first syncs with storage (one head read when nothing changed).
 //    The caller must serialise read-modify-write across stores (Web Locks in
@@ -75,6 +79,7 @@ class HistoryStore {
                HistoryObserver* observer = nullptr, Warn warn = {});
 
   // Brings the in-memory rows up to date with storage (the first call loads).
+  // Reads storage even when exclusive if the storage was deleted meanwhile.
   void sync(Done done);
   // Stages `record` as the newest: claims its seq (returned) and shows it to
   // the observer now; `committed` runs once its transaction completed (or
@@ -117,6 +122,7 @@ class HistoryStore {
   void adopt(std::vector<int64_t> window, std::vector<std::optional<Bytes>> values);
   void push_staged(HistoryRecord record, Done committed);
   void write_staged();
+  bool noticed_loss();
   void wrote(StoreStatus status, HistoryHead head, size_t count);
   void when_drained(std::function<void()> then);
   void warn(const std::string& message);
@@ -139,6 +145,7 @@ class HistoryStore {
   bool head_seen_ = false; // head_ came from an intact stored head
   bool loaded_ = false;
   bool exclusive_ = false;
+  uint64_t losses_seen_ = 0;  // backend_->losses() when last checked
   std::set<int64_t> reported_;  // seqs already warned about (warn once)
 };
 

@@ -17,6 +17,12 @@ struct MemoryDatabase {
   int fail_writes_with_quota = 0;  // the next N writes fail like a full disk
   bool full = false;  // a full disk: every write that stores something fails; deletions alone go through
   size_t writes = 0, reads = 0;
+  uint64_t losses = 0;  // times drop() ran
+  // Everything deleted from outside, as when the user clears the site's data.
+  void drop() {
+    entries.clear();
+    ++losses;
+  }
 };
 
 class MemoryBackend : public RecordBackend {
@@ -28,6 +34,7 @@ class MemoryBackend : public RecordBackend {
   void list(ListDone done) override;
   void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
              WriteDone done) override;
+  uint64_t losses() const override { return db_->losses; }
 
   // Deferred mode: runs queued operations, oldest first; returns how many ran.
   size_t run_pending(size_t max = SIZE_MAX);

@@ -44,6 +44,11 @@ class RecordBackend {
   // too). Either all of it lands or none of it.
   virtual void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
                      WriteDone done) = 0;
+  // How often the storage was deleted from outside since this process
+  // opened it (site data cleared, the database deleted from another tab).
+  // A change means every record this store had read may be gone; it must
+  // not be kept, nor written back.
+  virtual uint64_t losses() const { return 0; }
 };
 
 }  // namespace iciia

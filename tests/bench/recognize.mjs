@@ -11,7 +11,13 @@
 // has let the lock go and syncs again: lock and head read). Medians over
 // repetitions; each stage's share of the answer's time.
 //
+// Commits use the package's default IndexedDB durability ('strict');
+// --durability strict,relaxed adds a 'relaxed' row of the first
+// configuration, to price the flush to disk (README, "Durability");
+// --bundles fashion leaves MobileNet out.
+//
 //   node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000]
+//        [--durability strict,relaxed] [--bundles fashion,mobilenet]
 //        [--engine chromium,firefox,webkit] [--chromium PATH]
 //
 // Bundles: the bundled models/fashion-mnist/ (28x28 grey input images), and
@@ -37,13 +43,15 @@ import { addPageRoutes, PAGE } from './browser/run.mjs';
 import { median } from './browser/measure.mjs';
 
 const USAGE =
-  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--engine chromium,firefox,webkit] [--chromium PATH]';
+  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium,firefox,webkit] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '30' },
     history: { type: 'string', default: '64' },
     gaps: { type: 'string', default: '100,1000' },
+    durability: { type: 'string', default: 'strict' },
+    bundles: { type: 'string', default: 'fashion,mobilenet' },
     chromium: { type: 'string' },
     engine: { type: 'string', default: process.env.ICIIA_BROWSER ?? ENGINES.join(',') },
   },
@@ -51,6 +59,12 @@ const { values } = parseArgs({
 const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
 const engines = values.engine.split(',');
 const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
+const durabilities = values.durability.split(',');
+const wanted = values.bundles.split(',');
+if (durabilities.some((d) => d !== 'strict' && d !== 'relaxed') || wanted.some((b) => b !== 'fashion' && b !== 'mobilenet')) {
+  console.error(USAGE);
+  process.exit(2);
+}
 if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || engines.some((e) => !ENGINES.includes(e)) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
@@ -161,8 +175,10 @@ function mobilenetBundle() {
   };
 }
 
-const bundles = [fashionBundle()];
-if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
+const bundles = wanted.includes('fashion') ? [fashionBundle()] : [];
+if (!wanted.includes('mobilenet')) {
+  // not asked for
+} else if (existsSync(SHARED_MOBILENET)) bundles.push(mobilenetBundle());
 else console.log(`MobileNetV3-Large skipped: ${SHARED_MOBILENET} is absent (../shared holds the benchmark backbones)\n`);
 
 const routes = new Map();
@@ -171,7 +187,7 @@ for (const b of bundles) addTree(routes, b.dir);
 
 const STAGES = ['preprocess', 'backbone', 'sync', 'adapt'];
 const CONFIGS = [
-  { backend: 'native', adaptation: 'iciia' },
+  ...durabilities.map((durability) => ({ backend: 'native', adaptation: 'iciia', durability })),
   { backend: 'native', adaptation: 'prior' },
   ...gaps.map((gapMs) => ({ backend: 'native', adaptation: 'iciia', gapMs })),
   { backend: 'ort', adaptation: 'iciia' },
@@ -248,7 +264,7 @@ bundles.forEach((b, bi) => {
       const nativeMs = rows[bi][0].total;
       const cell = (ms) => `${ms.toFixed(2)} (${Math.round((100 * ms) / total)}%)`;
       const { width, height, channels } = b.image;
-      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''} | ${engine} | ` +
+      console.log(`| ${b.label} | ${width}x${height}x${channels} | ${backend} | ${c.adaptation}${c.gapMs ? `, paced ${c.gapMs} ms` : ''}${durabilities.length > 1 ? `, durability ${c.durability ?? 'strict'}` : ''} | ${engine} | ` +
         `${total.toFixed(2)} | ${STAGES.map((st) => cell(stage[st])).join(' | ')} | ${cell(other)} | ` +
         `${(100 * stage.adapt / stage.backbone).toFixed(1)}% | ${commit.toFixed(2)} | ${(total / nativeMs).toFixed(2)}x |`);
     }

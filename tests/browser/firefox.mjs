@@ -139,6 +139,14 @@ export async function openFirefox({ srv, routes, external, executablePath, userD
         'network.dns.disablePrefetch': true,
         'network.prefetch-next': false,
         'dom.serviceWorkers.enabled': serviceWorkers === 'allow',
+        // A profile reopened after its browser was killed (crash.test.mjs)
+        // starts as usual: no session restore, no safe-mode prompt.
+        'browser.sessionstore.resume_from_crash': false,
+        'toolkit.startup.max_resumed_crashes': -1,
+        // navigator.storage.persist() answered without a prompt nobody
+        // could click (granted, as a user would: durability.test.mjs).
+        'dom.storageManager.prompt.testing': true,
+        'dom.storageManager.prompt.testing.allow': true,
       },
     });
     const context = {
@@ -155,6 +163,8 @@ export async function openFirefox({ srv, routes, external, executablePath, userD
       errors,
       violations: () => [...violations],
       newPage: context.newPage,
+      /** The browser's main process. */
+      browserPid: () => browser.process()?.pid ?? null,
       versions: async () => {
         const product = await browser.version();
         return { product, engineVersion: product.split('/').pop(), versionLine, executablePath, driver: `puppeteer-core ${puppeteerVersion}` };

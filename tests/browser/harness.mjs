@@ -21,7 +21,7 @@
 // resolver that resolves no name at all.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -93,10 +93,13 @@ function chromiumVersionLine(executablePath) {
  * @param {string|null} [o.csp] the Content-Security-Policy header (null: none)
  * @param {'block'|'allow'} [o.serviceWorkers]
  * @param {(line: string) => void} [o.log] console warnings of the pages
+ * @param {number} [o.port] the server's port (0: any free one); a fixed one
+ *   keeps the origin, and so its storage, across launches on one profile
  */
 export async function openBrowser({
   engine = ENGINE,
   routes = null,
+  port = 0,
   csp = DEMO_CSP,
   executablePath = null,
   userDataDir = null,
@@ -107,13 +110,13 @@ export async function openBrowser({
   if (missing) throw new Error(missing);
   if (engine === 'webkit') return openWebKit({ routes, csp, external: new Set(), executablePath, log });
   if (engine === 'firefox') {
-    const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
+    const srv = routes ? await startServer({ routes, csp, port }) : { origin: null, close: async () => {} };
     return openFirefox({ srv, routes, external: new Set(), executablePath: executablePath ?? DEFAULT_FIREFOX, userDataDir, serviceWorkers, log });
   }
   executablePath ??= DEFAULT_CHROMIUM;
   const { chromium, version: playwrightVersion } = await loadPlaywright();
   const versionLine = chromiumVersionLine(executablePath); // before the browser starts: nothing else runs meanwhile
-  const srv = routes ? await startServer({ routes, csp }) : { origin: null, close: async () => {} };
+  const srv = routes ? await startServer({ routes, csp, port }) : { origin: null, close: async () => {} };
   const origin = srv.origin;
   const external = new Set();
   const ownProfile = !userDataDir;
@@ -213,6 +216,8 @@ export async function openBrowser({
       violations: () => [...violations],
       /** A page of this context, its console errors and page errors recorded in `errors`. */
       newPage: () => context.newPage(),
+      /** The browser's main process (playwright does not expose it for a persistent context: found by its profile). */
+      browserPid: () => chromiumPid(profile),
       /** Browser and harness versions, for benchmark headers. */
       versions: async () => {
         const page = await context.newPage();
@@ -229,6 +234,21 @@ export async function openBrowser({
     await cleanup();
     throw e;
   }
+}
+
+/** The pid of the Chromium main process on `profile` (the one without --type=), or null. */
+function chromiumPid(profile) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let args;
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (args.includes(`--user-data-dir=${profile}`) && !args.some((a) => a.startsWith('--type='))) return Number(entry);
+  }
+  return null;
 }
 
 /**

@@ -311,6 +311,66 @@ TEST(HistoryStore, ClearIsSeenByOtherStoresAndSeqsAreNotReused) {
   EXPECT_EQ(seqs(b.store), (std::vector<uint64_t>{3}));
 }
 
+// The user clears the site's data (or another tab deletes the database)
+// while a store holds the lock with its history in memory: the next
+// operation notices, says so, starts empty, and never writes the deleted
+// records back; seqs keep rising.
+TEST(HistoryStore, StorageDeletedFromOutsideIsNoticedAndNothingComesBack) {
+  auto db = std::make_shared<MemoryDatabase>();
+  Client a(db, 8), b(db, 8);
+  ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
+  for (int i = 0; i < 5; ++i) append(a, i);
+  a.store.set_exclusive(true);  // holds the lock: sync() would read nothing
+  db->drop();
+  EXPECT_TRUE(a.warnings.empty()) << "noticed at the next operation, not before";
+  ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
+  ASSERT_EQ(a.warnings.size(), 1u);
+  EXPECT_NE(a.warnings[0].find("deleted outside"), std::string::npos) << a.warnings[0];
+  EXPECT_NE(a.warnings[0].find("5 record(s)"), std::string::npos) << a.warnings[0];
+  EXPECT_TRUE(a.store.records().empty());
+  EXPECT_TRUE(a.mirror.rows.empty()) << "the observer (the ICIIA cache) dropped them too";
+  append(a, 7);
+  EXPECT_EQ(seqs(a.store), (std::vector<uint64_t>{5})) << "seqs go on after the deleted ones";
+  EXPECT_EQ(stored_records(*db), 1u) << "none of the deleted records written back";
+  ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
+  EXPECT_EQ(a.warnings.size(), 1u) << "one warning per deletion";
+  // A store that had not loaded before the deletion has nothing to drop;
+  // one that had (b) drops and warns at its next sync, and sees a's new record.
+  ASSERT_TRUE(run([&](Done d) { b.store.sync(d); }).ok());
+  EXPECT_EQ(seqs(b.store), (std::vector<uint64_t>{5}));
+  Client c(db, 8);
+  ASSERT_TRUE(run([&](Done d) { c.store.sync(d); }).ok());
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_EQ(seqs(c.store), (std::vector<uint64_t>{5}));
+}
+
+// A record staged before the deletion and written after it is newer than
+// the deletion: it is kept (in memory and in storage), the older ones are not.
+TEST(HistoryStore, RecordStagedAcrossADeletionIsKept) {
+  auto db = std::make_shared<MemoryDatabase>();
+  Client a(db, 8, tags(1), "u1", /*deferred=*/true);
+  a.store.sync([](StoreStatus) {});
+  a.backend->run_pending();
+  for (int i = 0; i < 3; ++i) {
+    a.store.append(record(i), [](StoreStatus) {});
+    a.backend->run_pending();
+  }
+  ASSERT_EQ(stored_records(*db), 3u);
+  std::optional<StoreStatus> committed;
+  a.store.stage(record(3), [&](StoreStatus s) { committed = s; });
+  db->drop();
+  a.backend->run_pending();
+  ASSERT_TRUE(committed && committed->ok());
+  std::optional<StoreStatus> synced;
+  a.store.sync([&](StoreStatus s) { synced = s; });
+  a.backend->run_pending();
+  a.backend->run_pending();
+  ASSERT_TRUE(synced && synced->ok());
+  EXPECT_EQ(seqs(a.store), (std::vector<uint64_t>{3}));
+  EXPECT_EQ(stored_records(*db), 1u);
+  EXPECT_EQ(a.warnings.size(), 1u);
+}
+
 TEST(HistoryStore, ExportImportRoundTrip) {
   auto db = std::make_shared<MemoryDatabase>();
   Client a(db, 8);

@@ -20,6 +20,7 @@ export {
   type AttentionEntry,
   type History,
 } from './recognizer.js';
+export { type StorageUsage } from './storage.js';
 export { type ImageInput, type RawImage, MAX_IMAGE_SIDE, MAX_IMAGE_PIXELS } from './image.js';
 export { type BundleFiles, type LoadProgress, type BundleManifestJson } from './bundle_source.js';
 export { type OrtModule } from './ort_backbone.js';

@@ -30,6 +30,8 @@ export interface CoreModule {
         adaptation: string;
         /** Negative for the default. */
         priorAlpha: number;
+        /** The IndexedDB durability hint of commits. */
+        durability: 'strict' | 'relaxed';
         onWarning?: (m: string) => void;
       },
     ): CoreRecognizer;

@@ -34,6 +34,7 @@ import { loadBundle, type BundleFiles, type BundleManifestJson, type LoadProgres
 import { toPixels, type ImageInput, type RawImage } from './image.js';
 import { HeldLock } from './lock.js';
 import { OrtBackbone, type OrtModule } from './ort_backbone.js';
+import { persistStorage, storageUsage, type StorageUsage } from './storage.js';
 
 /**
  * How the answer adapts to the client's history (docs/design.md, "Adaptation"):
@@ -59,6 +60,14 @@ export interface RecognizerOptions extends WasmOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** IndexedDB database name. Default 'iciia-web'. */
   database?: string;
+  /**
+   * The IndexedDB durability hint of each commit. 'strict' (default): a
+   * record's `stored` resolves once the browser has flushed it to disk, so it
+   * survives a power cut or an OS crash too. 'relaxed': once the browser has
+   * it (a browser crash loses nothing, a power cut may lose the last
+   * commits), which costs less on disks with slow flushes. README, "Durability".
+   */
+  durability?: 'strict' | 'relaxed';
   /**
    * Called for what is skipped rather than fatal (a corrupt stored record),
    * and for every record whose commit failed. Default: console.warn.
@@ -134,6 +143,20 @@ export interface History {
   export(): Promise<Uint8Array>;
   /** Appends exported records (same model only); resolves to how many were read. */
   import(data: Uint8Array | ArrayBuffer | Blob): Promise<number>;
+  /**
+   * The origin's storage use and quota as the browser estimates them
+   * (navigator.storage.estimate(): the whole site, not this history alone),
+   * and whether it is persistent. Rejects with a StorageError where there is
+   * no Storage API (Node).
+   */
+  usage(): Promise<StorageUsage>;
+  /**
+   * Asks the browser not to evict the site's storage under storage pressure
+   * (navigator.storage.persist(); call it from a click); resolves to whether
+   * it is persistent now. The browser decides (Firefox asks the user,
+   * Chromium answers from its engagement rules without asking).
+   */
+  persist(): Promise<boolean>;
 }
 
 const MAX_CAPACITY = 65536;
@@ -157,6 +180,9 @@ function checkOptions(options: RecognizerOptions): void {
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('createRecognizer: onProgress must be a function');
   if (options.database !== undefined && (typeof options.database !== 'string' || !options.database)) {
     throw new TypeError('createRecognizer: database must be a non-empty string');
+  }
+  if (options.durability !== undefined && options.durability !== 'strict' && options.durability !== 'relaxed') {
+    throw new TypeError(`createRecognizer: durability must be 'strict' or 'relaxed', got ${String(options.durability)}`);
   }
 }
 
@@ -269,6 +295,14 @@ export class Recognizer {
           const data = await bytes;
           return this.#locked(h, () => call<number>((cb) => h.importHistory(data, cb)));
         });
+      },
+      usage: () => {
+        this.#handleOrThrow('history.usage');
+        return storageUsage();
+      },
+      persist: () => {
+        this.#handleOrThrow('history.persist');
+        return persistStorage();
       },
     });
   }
@@ -568,6 +602,7 @@ export async function createRecognizer(options: RecognizerOptions): Promise<Reco
         historyCapacity: options.historyCapacity ?? 0,
         adaptation: options.adaptation ?? '',
         priorAlpha: options.priorAlpha ?? -1,
+        durability: options.durability ?? 'strict',
         onWarning: warn,
       },
     ),

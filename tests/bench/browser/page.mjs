@@ -98,9 +98,10 @@ try {
    * full history does). Each timed call: `total` until recognize() resolved
    * (the answer), then `commit` until its `stored` resolved (the record
    * durable). With `gapMs`, the page idles that long between calls (a camera
-   * at a slow pace). Returns plain rows.
+   * at a slow pace). `durability`: the commits' IndexedDB hint ('strict',
+   * the package's default, or 'relaxed'). Returns plain rows.
    */
-  async function recognize({ model, backend, adaptation, capacity, warmup, reps, image, gapMs = 0 }) {
+  async function recognize({ model, backend, adaptation, capacity, warmup, reps, image, gapMs = 0, durability = 'strict' }) {
     status(`${backend} ${adaptation}: ${model}`);
     const rec = await createRecognizer({
       model: new URL(model, location.href).href,
@@ -110,6 +111,7 @@ try {
       adaptation,
       ...(backend === 'ort' ? { ort } : {}),
       database: 'iciia-bench',
+      durability,
     });
     try {
       await rec.history.clear();
