@@ -4,7 +4,7 @@
 // Browser-safe and Node-safe: no DOM, no Node built-ins.
 
 /** A small seeded generator (mulberry32): reproducible streams for tests. */
-function seededRandom(seed) {
+export function seededRandom(seed) {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -70,14 +70,5 @@ export function checkRestart(book, v, capacity, label) {
   return lost;
 }
 
-/** A seeded PRNG (mulberry32): the kill points repeat from run to run. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The demo's seeded generator (mulberry32): the kill points repeat from run to run.
+export { seededRandom as prng } from '../../examples/demo/client_stream.mjs';

@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { requestRule } from './request_rule.mjs';
+
 export const DEFAULT_FIREFOX = process.env.ICIIA_FIREFOX || '/usr/bin/firefox-esr';
 
 export async function loadPuppeteer() {
@@ -87,18 +89,7 @@ export async function openFirefox({ srv, routes, external, executablePath, userD
     if (ownProfile) await rm(profile, { recursive: true, force: true });
   };
 
-  const allowed = (method, url, hasBody) => {
-    if (/^(data|blob|about):/.test(url)) return true;
-    if (method !== 'GET' || hasBody) return false;
-    let u;
-    try {
-      u = new URL(url);
-    } catch {
-      return false;
-    }
-    if (external.has(u.origin)) return true;
-    return u.origin === origin && u.search === '' && u.hash === '' && (routes?.has(u.pathname) || u.pathname === '/');
-  };
+  const allowed = requestRule({ origin, external, routes });
 
   const watch = (page) => {
     page.on('request', (r) => {

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 
 import { DEMO_CSP, DEMO_PATH, startServer } from '../../scripts/server.mjs';
 import { DEFAULT_FIREFOX, loadPuppeteer, openFirefox } from './firefox.mjs';
+import { requestRule } from './request_rule.mjs';
 import { openWebKit, webkitMissing } from './webkit.mjs';
 
 export const DEFAULT_CHROMIUM = process.env.ICIIA_CHROMIUM || '/usr/bin/chromium';
@@ -175,18 +176,8 @@ export async function openBrowser({
       timeout: 120_000,
     });
 
-    const allowed = (request) => {
-      if (/^(data|blob):/.test(request.url())) return true; // in memory, not network
-      if (request.method() !== 'GET' || request.postDataBuffer()) return false;
-      let u;
-      try {
-        u = new URL(request.url());
-      } catch {
-        return false;
-      }
-      if (external.has(u.origin)) return true;
-      return u.origin === origin && u.search === '' && u.hash === '' && (routes.has(u.pathname) || u.pathname === '/');
-    };
+    const rule = requestRule({ origin, external, routes });
+    const allowed = (request) => rule(request.method(), request.url(), !!request.postDataBuffer());
     // Every request the context makes (pages, workers) is recorded, and any
     // not allowed is a violation; the route lets through only allowed ones,
     // so nothing else ever leaves the browser.

@@ -40,6 +40,7 @@ import { join } from 'node:path';
 
 import { startServer } from '../../scripts/server.mjs';
 import { cropPng } from './png.mjs';
+import { requestRule } from './request_rule.mjs';
 
 export const DEFAULT_WEBKIT_DRIVER = process.env.ICIIA_WEBKIT_DRIVER || '/usr/bin/WebKitWebDriver';
 const MINIBROWSERS = [
@@ -233,17 +234,7 @@ export async function openWebKit({ routes, csp, external, executablePath, log })
   const errors = [];
   const scratch = await mkdtemp(join(tmpdir(), 'iciia-webkit-files-'));
 
-  const allowed = (method, url, hasBody) => {
-    if (method !== 'GET' || hasBody) return false;
-    let u;
-    try {
-      u = new URL(url);
-    } catch {
-      return false;
-    }
-    if (external.has(u.origin)) return true;
-    return u.origin === origin && u.search === '' && u.hash === '' && (routes?.has(u.pathname) || u.pathname === '/');
-  };
+  const allowed = requestRule({ origin, external, routes });
   const hasBodyOf = (req) => Number(req.headers['content-length'] ?? 0) > 0 || !!req.headers['transfer-encoding'];
   srv.server?.on('request', (req, res) => {
     const url = origin + req.url;
