@@ -16,6 +16,9 @@ Run add_train_backbone(CLI::App& app) {
   sub->add_option("--lr", opt->lr, "peak learning rate")->capture_default_str();
   sub->add_option("--threads", opt->threads, "libtorch threads (fixed: results depend on it)")->capture_default_str();
   sub->add_option("--feature-dim", opt->feature_dim, "width of the features layer")->capture_default_str();
+  sub->add_option("--style-augment", opt->style_augment,
+                  "probability that a training image is shown under a random appearance style (iciia extract --styles' family)")
+      ->capture_default_str();
   add_data_paths(*sub, opt->paths);
   return [opt]() {
 #ifdef ICIIA_HAVE_TORCH

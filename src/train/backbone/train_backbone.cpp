@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "onnx/onnx_writer.h"
 #include "train/backbone/cnn.h"
+#include "train/data/style.h"
 #include "train/progress.h"
 #include "util/error.h"
 #include "util/sha256.h"
@@ -28,6 +29,27 @@ torch::Tensor preprocess_all(const data::Dataset& d, const PreprocessSpec& spec)
   const size_t per = static_cast<size_t>(spec.channels) * spec.height * spec.width;
   for (int64_t i = 0; i < n; ++i)
     preprocess(d.images[i].view(), spec, std::span<float>(out.data_ptr<float>() + i * per, per));
+  return out;
+}
+
+// The batch `idx` of the training set, each image under a style drawn from
+// `rng` with probability p, through preprocess().
+torch::Tensor styled_batch(const data::Dataset& d, const torch::Tensor& idx, const PreprocessSpec& spec, double p,
+                           std::mt19937_64& rng) {
+  const int64_t n = idx.size(0);
+  torch::Tensor out = torch::empty({n, spec.channels, spec.height, spec.width});
+  const size_t per = static_cast<size_t>(spec.channels) * spec.height * spec.width;
+  const int64_t* ix = idx.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const data::Image& source = d.images[static_cast<size_t>(ix[i])];
+    std::span<float> dst(out.data_ptr<float>() + i * per, per);
+    if (data::uniform01(rng) < p) {
+      const data::Style style = data::draw_style(rng);
+      preprocess(data::apply_style(source, style, rng()).view(), spec, dst);
+    } else {
+      preprocess(source.view(), spec, dst);
+    }
+  }
   return out;
 }
 
@@ -87,6 +109,8 @@ double torch_accuracy(Cnn& model, const torch::Tensor& x, const torch::Tensor& y
 void train_backbone(const TrainBackboneOptions& opt) {
   if (opt.data != "fashion-mnist" && opt.data != "mnist")
     throw Error(ErrorCode::kInvalidArgument, "--data must be fashion-mnist or mnist, got '" + opt.data + "'");
+  if (!(opt.style_augment >= 0 && opt.style_augment <= 1))
+    throw Error(ErrorCode::kInvalidArgument, "--style-augment must be a probability in [0, 1]");
   if (opt.epochs < 1 || opt.batch < 1 || opt.threads < 1 || opt.feature_dim < 1 || !(opt.lr > 0))
     throw Error(ErrorCode::kInvalidArgument, "--epochs, --batch, --threads, --feature-dim and --lr must be positive");
   const auto start = Clock::now();
@@ -114,7 +138,9 @@ void train_backbone(const TrainBackboneOptions& opt) {
   Cnn model(config);
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
-  std::printf("model: %lld parameters, feature width %d\n", static_cast<long long>(params), opt.feature_dim);
+  std::printf("model: %lld parameters, feature width %d; styled training images: %g\n", static_cast<long long>(params),
+              opt.feature_dim, opt.style_augment);
+  std::mt19937_64 style_rng(opt.seed);
 
   torch::optim::SGD sgd(model->parameters(),
                         torch::optim::SGDOptions(opt.lr).momentum(0.9).nesterov(true).weight_decay(5e-4));
@@ -136,7 +162,9 @@ void train_backbone(const TrainBackboneOptions& opt) {
                                       : 0.5 * opt.lr * (1 + std::cos(M_PI * (step - warmup) / (total_steps - warmup)));
       for (auto& group : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       const torch::Tensor idx = order.narrow(0, i, std::min<int64_t>(opt.batch, n - i));
-      const torch::Tensor x = augment(x_train.index_select(0, idx), background, 2, flips);
+      const torch::Tensor batch = opt.style_augment > 0 ? styled_batch(train_set, idx, spec, opt.style_augment, style_rng)
+                                                        : x_train.index_select(0, idx);
+      const torch::Tensor x = augment(batch, background, 2, flips);
       const torch::Tensor y = y_train.index_select(0, idx);
       sgd.zero_grad();
       const torch::Tensor logits = model->forward(x).second;

@@ -24,6 +24,10 @@ struct TrainBackboneOptions {
   // slower than one (threads wait at barriers for a descheduled peer).
   int threads = 1;
   int feature_dim = 128;
+  // Probability that a training image is shown under a freshly drawn
+  // appearance style (data/style.h) before the shift/flip augmentation: a
+  // cloud model trained on many users' photos has seen many cameras. 0: off.
+  double style_augment = 0;
   data::DataPaths paths;
 };
 
