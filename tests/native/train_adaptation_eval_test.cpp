@@ -16,6 +16,7 @@
 #include "train/iciia/clients.h"
 #include "train/iciia/evaluate.h"
 #include "train/iciia/report.h"
+#include "train/iciia/trainer.h"
 #include "train_test_data.h"
 #endif
 
@@ -267,6 +268,79 @@ TEST(EvalBaselines, StyledKindsNeedTheStyledSet) {
   EXPECT_EQ(r.per_clients[0].clients, "style");
   // These logits are always right.
   for (const auto& m : r.per_clients[0].methods) EXPECT_EQ(m.accuracy[0][1], 1.0) << m.method;
+}
+
+TEST(TrainingMixture, ParsesKindsAndWeights) {
+  const train::ClassGroups groups = {{0, 1}, {2}};
+  const auto mix = train::parse_mix("k=1-6:3, groups, style:0.5,mixed :2", groups);
+  ASSERT_EQ(mix.size(), 4u);
+  EXPECT_EQ(train::describe_mix(mix), "k=1-6:3, groups(2):1, style:0.5, style+k=2:2");
+  test::expect_error([&] { train::parse_mix("k=2:0", groups); }, ErrorCode::kInvalidArgument,
+                     {"k=2:0", "positive number"});
+  test::expect_error([&] { train::parse_mix("k=2:x", groups); }, ErrorCode::kInvalidArgument, {"'x'"});
+  test::expect_error([&] { train::parse_mix("k=2,,style", groups); }, ErrorCode::kInvalidArgument, {"empty item"});
+  test::expect_error([&] { train::parse_mix("groups", {}); }, ErrorCode::kInvalidArgument, {"--groups"});
+}
+
+TEST(TrainingMixture, StyledKindsNeedTheStyledTrainingSet) {
+  const FeatureSet clean = test::ring_features(4, 40, 8, 0.3, 3);
+  train::TrainOptions o;
+  o.seq_len = 9;
+  o.layers = 1;
+  o.heads = 1;
+  o.steps = 2;
+  o.label.clear();
+  o.mix = train::parse_mix("k=2,style", {});
+  test::expect_error([&] { train::train_iciia(clean, "clean", o); }, ErrorCode::kInvalidArgument,
+                     {"clients style", "--styled"});
+  // A styled set of another width is another backbone's.
+  const FeatureSet other = styled_set(4, 40, 3);
+  test::expect_error([&] { train::train_iciia(clean, "clean", o, &other, "other"); }, ErrorCode::kInvalidArgument,
+                     {"clean and other", "feature widths"});
+}
+
+TEST(TrainingMixture, OneKindTrainsAsWithoutAMixtureAndStyledKindsChangeTheModule) {
+  // A styled version of the ring: the clean ring under 3 "styles" that shift
+  // every feature, style-major with sources as extract writes them.
+  const FeatureSet clean = test::ring_features(4, 60, 8, 0.3, 3);
+  FeatureSet styled = clean;
+  styled.features.clear();
+  styled.labels.clear();
+  styled.logits.clear();
+  for (int st = 0; st < 3; ++st)
+    for (int64_t i = 0; i < clean.count; ++i) {
+      for (int64_t j = 0; j < clean.dim; ++j)
+        styled.features.push_back(clean.features[static_cast<size_t>(i * clean.dim + j)] + 0.7f * st);
+      styled.labels.push_back(clean.labels[static_cast<size_t>(i)]);
+      for (int64_t k = 0; k < clean.num_classes; ++k)
+        styled.logits.push_back(clean.logits[static_cast<size_t>(i * clean.num_classes + k)]);
+      styled.styles.push_back(st);
+      styled.sources.push_back(static_cast<int32_t>(i));
+    }
+  styled.count = 3 * clean.count;
+  train::TrainOptions o;
+  o.seq_len = 9;
+  o.layers = 1;
+  o.heads = 1;
+  o.steps = 20;
+  o.label.clear();
+  o.clients = ClientSpec{2, 2, {}};
+  const auto plain = train::train_iciia(clean, "clean", o).net.named_tensors();
+  train::TrainOptions one = o;
+  one.mix = {{ClientSpec{2, 2, {}}, 5}};
+  const auto mixed_one = train::train_iciia(clean, "clean", one, &styled, "styled").net.named_tensors();
+  train::TrainOptions several = o;
+  several.mix = train::parse_mix("k=2:1,style:1,repeats:1", {});
+  const auto mixed = train::train_iciia(clean, "clean", several, &styled, "styled").net.named_tensors();
+  const auto again = train::train_iciia(clean, "clean", several, &styled, "styled").net.named_tensors();
+  ASSERT_EQ(plain.size(), mixed.size());
+  bool differs = false;
+  for (size_t t = 0; t < plain.size(); ++t) {
+    EXPECT_EQ(plain[t].data, mixed_one[t].data) << plain[t].name;
+    EXPECT_EQ(mixed[t].data, again[t].data) << mixed[t].name;
+    differs = differs || plain[t].data != mixed[t].data;
+  }
+  EXPECT_TRUE(differs) << "the styled kinds drew nothing from the styled set";
 }
 
 TEST(Report, ChecksTheAdaptationGoals) {

@@ -12,6 +12,13 @@
 
 namespace iciia::train {
 
+// One kind of client in a training mixture, drawn per sequence with
+// probability weight / (sum of the weights).
+struct MixEntry {
+  ClientSpec clients;
+  double weight = 1;
+};
+
 struct TrainOptions {
   char preset = 'B';
   Attention attention = Attention::kFull;
@@ -20,7 +27,10 @@ struct TrainOptions {
   int layers = 2, heads = 4;
   int partitions = 0;  // 0: the preset's
   bool shuffle = true;
-  ClientSpec clients;   // default: k uniform in [2, 3]
+  ClientSpec clients;   // default: k uniform in [2, 3]; unused when `mix` is set
+  // Non-empty: each training sequence is one client of a kind drawn from
+  // here (kinds that need styles draw from the styled training set).
+  std::vector<MixEntry> mix;
   int seq_len = 65;     // the longest sequence: a target and up to 64 history images
   int64_t steps = 600;  // used unless epochs > 0
   double epochs = 0;    // > 0: steps for this many passes over the images (batch * (seq_len + 1) / 2 per step)

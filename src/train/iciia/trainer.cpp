@@ -1,11 +1,14 @@
 #include "train/iciia/trainer.h"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <memory>
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "train/data/style.h"
 #include "train/progress.h"
 #include "util/error.h"
 
@@ -46,20 +49,114 @@ int64_t train_steps(const TrainOptions& o, int64_t images) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(o.epochs * static_cast<double>(images) / per_step)));
 }
 
-TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& o) {
+namespace {
+
+// Draws each sequence's client from one of several samplers (a mixture) or
+// from the one of options.clients. Styled kinds index the styled set, whose
+// rows follow the clean set's in the training tensor (offset set.count).
+class MixedSampler {
+ public:
+  MixedSampler(const FeatureSet& set, const std::string& set_name, const TrainOptions& o, const FeatureSet* styled,
+               const std::string& styled_name) {
+    const std::vector<MixEntry> mix = o.mix.empty() ? std::vector<MixEntry>{{o.clients, 1}} : o.mix;
+    double total = 0;
+    for (const MixEntry& e : mix) {
+      if (!(e.weight > 0) || !std::isfinite(e.weight))
+        throw Error(ErrorCode::kInvalidArgument, "mixture weight of " + e.clients.describe() + " must be positive");
+      const bool uses_styled = e.clients.needs_styles();
+      if (uses_styled && !styled)
+        throw Error(ErrorCode::kInvalidArgument, "clients " + e.clients.describe() +
+                                                     " need a styled training set (--styled FILE, from iciia extract "
+                                                     "--styles N on the training split)");
+      samplers_.emplace_back(uses_styled ? *styled : set, e.clients, o.seq_len, uses_styled ? styled_name : set_name);
+      offsets_.push_back(uses_styled ? set.count : 0);
+      total += e.weight;
+      cumulative_.push_back(total);
+    }
+    for (double& c : cumulative_) c /= total;
+  }
+
+  void sample(std::mt19937_64& rng, std::vector<int>& classes, int64_t* images) const {
+    size_t i = 0;
+    if (samplers_.size() > 1) {
+      const double u = data::uniform01(rng);
+      while (i + 1 < cumulative_.size() && u >= cumulative_[i]) ++i;
+    }
+    samplers_[i].sample(rng, classes, images);
+    if (offsets_[i] != 0)
+      for (int s = 0; s < samplers_[i].seq_len(); ++s) images[s] += offsets_[i];
+  }
+
+ private:
+  std::vector<ClientSampler> samplers_;
+  std::vector<int64_t> offsets_;
+  std::vector<double> cumulative_;
+};
+
+}  // namespace
+
+std::vector<MixEntry> parse_mix(const std::string& text, const ClassGroups& groups) {
+  std::vector<MixEntry> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a == std::string::npos)
+      throw Error(ErrorCode::kInvalidArgument, "client mixture '" + text + "': empty item (expected KIND[:WEIGHT], ...)");
+    item = item.substr(a, b - a + 1);
+    MixEntry e;
+    const size_t colon = item.rfind(':');
+    if (colon != std::string::npos) {
+      const std::string w = item.substr(colon + 1);
+      char* end = nullptr;
+      e.weight = std::strtod(w.c_str(), &end);
+      if (w.empty() || *end != '\0' || !(e.weight > 0) || !std::isfinite(e.weight))
+        throw Error(ErrorCode::kInvalidArgument, "client mixture item '" + item + "': weight '" + w +
+                                                     "' is not a positive number");
+      item = item.substr(0, colon);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.pop_back();
+    }
+    e.clients = parse_client_kind(item, groups);
+    out.push_back(std::move(e));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string describe_mix(const std::vector<MixEntry>& mix) {
+  std::string s;
+  for (const MixEntry& e : mix) {
+    char w[32];
+    std::snprintf(w, sizeof w, "%g", e.weight);
+    s += (s.empty() ? "" : ", ") + e.clients.describe() + ":" + w;
+  }
+  return s;
+}
+
+TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& o,
+                        const FeatureSet* styled, const std::string& styled_name) {
   if (o.batch < 1) throw Error(ErrorCode::kInvalidArgument, "batch size " + std::to_string(o.batch) + " < 1");
   if (!(o.lr > 0)) throw Error(ErrorCode::kInvalidArgument, "learning rate must be positive");
   if (!(o.dropout >= 0 && o.dropout < 1)) throw Error(ErrorCode::kInvalidArgument, "dropout must be in [0, 1)");
   const IciiaConfig config = train_config(o, static_cast<int>(set.dim), static_cast<int>(set.num_classes));
-  const ClientSampler sampler(set, o.clients, o.seq_len, set_name);
+  if (styled) check_compatible(set, set_name, *styled, styled_name);
+  const MixedSampler sampler(set, set_name, o, styled, styled_name);
   const int64_t steps = train_steps(o, set.count);
   const auto start = std::chrono::steady_clock::now();
 
   if (o.threads > 0) torch::set_num_threads(o.threads);
   at::Generator generator = at::detail::createCPUGenerator(o.seed);
   TrainResult result{IciiaNet(config, o.attention, generator)};
-  const torch::Tensor X = torch::from_blob(const_cast<float*>(set.features.data()), {set.count, set.dim}, torch::kFloat32);
-  const torch::Tensor Y = torch::from_blob(const_cast<int32_t*>(set.labels.data()), {set.count}, torch::kInt32).to(torch::kInt64);
+  torch::Tensor X = torch::from_blob(const_cast<float*>(set.features.data()), {set.count, set.dim}, torch::kFloat32);
+  torch::Tensor Y = torch::from_blob(const_cast<int32_t*>(set.labels.data()), {set.count}, torch::kInt32).to(torch::kInt64);
+  if (styled) {
+    X = torch::cat({X, torch::from_blob(const_cast<float*>(styled->features.data()), {styled->count, styled->dim},
+                                        torch::kFloat32)});
+    Y = torch::cat({Y, torch::from_blob(const_cast<int32_t*>(styled->labels.data()), {styled->count}, torch::kInt32)
+                           .to(torch::kInt64)});
+  }
   torch::optim::AdamW opt(result.net.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
   std::mt19937_64 rng(o.seed);
   std::vector<int> classes;

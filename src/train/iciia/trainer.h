@@ -49,7 +49,14 @@ struct TrainResult {
 // split by thread): initialisation, dropout and client draws come from
 // generators of its own, so concurrent trainings do not disturb each other.
 // Sets torch's thread count to options.threads when > 0.
-// `set_name` names `set` in errors.
-TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& options);
+// `set_name` names `set` in errors. `styled` (extract --styles of the
+// training split) is what the kinds of options.mix that need styles draw
+// from; kInvalidArgument if such a kind is asked for without it.
+TrainResult train_iciia(const FeatureSet& set, const std::string& set_name, const TrainOptions& options,
+                        const FeatureSet* styled = nullptr, const std::string& styled_name = "");
+// "style: 2, k=1-6: 4, groups" -> kinds with weights (1 when omitted);
+// kInvalidArgument for a bad weight, and parse_client_kind's errors.
+std::vector<MixEntry> parse_mix(const std::string& text, const ClassGroups& groups);
+std::string describe_mix(const std::vector<MixEntry>& mix);
 
 }  // namespace iciia::train
