@@ -46,4 +46,11 @@ void check_image(const ImageView& image, size_t byte_length);
 void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out);
 std::vector<float> preprocess(const ImageView& image, const PreprocessSpec& spec);
 
+// The scalar reference (src/pipeline/ref/preprocess_ref.cpp): same contract
+// and, operation for operation, the same arithmetic, so preprocess() must
+// match it bit for bit. For tests and benchmarks.
+namespace ref {
+void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out);
+}  // namespace ref
+
 }  // namespace iciia
