@@ -80,15 +80,17 @@ void row_to_float(const uint8_t* p, int iw, float* f) {
   }
 }
 
-// Horizontal pass of one row: dst holds W pixels of kLanes floats.
-template <int kOutChannels, int kInChannels>
+// Horizontal pass of one row: dst holds W pixels of kLanes floats. kTaps > 0
+// is the padded tap count as a constant (the loop unrolls); 0 reads it from
+// the taps.
+template <int kOutChannels, int kInChannels, int kTaps>
 void resize_row(const float* f, const ResizeTaps& tx, float* dst) {
   const int W = tx.out_size;
-  for (int x = 0; x < W; ++x) {
-    const float* w = tx.weights.data() + tx.offset[x];
-    const int n = tx.count[x];
+  const int n = kTaps > 0 ? kTaps : tx.max_count;
+  const float* w = tx.padded.data();
+  for (int x = 0; x < W; ++x, w += n) {
     if constexpr (kOutChannels == 3) {
-      const float* r = f + size_t(tx.first[x]) * kInChannels;
+      const float* r = f + size_t(tx.start[x]) * kInChannels;
       f32x4 acc = vec::zero();
       for (int k = 0; k < n; ++k, r += kInChannels) {
         // Gray input: one value for the three channels, as the reference replicates it.
@@ -97,11 +99,30 @@ void resize_row(const float* f, const ResizeTaps& tx, float* dst) {
       }
       vec::store(dst + 4 * size_t(x), acc);
     } else {
-      const float* r = f + tx.first[x];
+      const float* r = f + tx.start[x];
       float acc = 0;
       for (int k = 0; k < n; ++k) acc += w[k] * r[k];
       dst[x] = acc;
     }
+  }
+}
+
+// The horizontal pass for the tap counts of common scale factors (up to
+// about 3.5x shrinking) with a constant trip count, others through the loop.
+template <int kOutChannels, int kInChannels>
+using ResizeRowFn = void (*)(const float*, const ResizeTaps&, float*);
+template <int kOutChannels, int kInChannels>
+ResizeRowFn<kOutChannels, kInChannels> pick_resize_row(int taps) {
+  switch (taps) {
+    case 1: return &resize_row<kOutChannels, kInChannels, 1>;
+    case 2: return &resize_row<kOutChannels, kInChannels, 2>;
+    case 3: return &resize_row<kOutChannels, kInChannels, 3>;
+    case 4: return &resize_row<kOutChannels, kInChannels, 4>;
+    case 5: return &resize_row<kOutChannels, kInChannels, 5>;
+    case 6: return &resize_row<kOutChannels, kInChannels, 6>;
+    case 7: return &resize_row<kOutChannels, kInChannels, 7>;
+    case 8: return &resize_row<kOutChannels, kInChannels, 8>;
+    default: return &resize_row<kOutChannels, kInChannels, 0>;
   }
 }
 
@@ -123,12 +144,13 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
   float* row_out = ring + row_floats * ring_rows;
   std::vector<int> ring_tag(ring_rows, -1);  // which source row each slot holds
 
+  const auto resize = pick_resize_row<kOutChannels, kInChannels>(tx.max_count);
   auto source_row = [&](int y) -> const float* {
     const int slot = y % ring_rows;
     float* dst = ring + row_floats * slot;
     if (ring_tag[slot] != y) {
       row_to_float<kOutChannels, kInChannels>(image.data + size_t(y) * iw * kInChannels, iw, f);
-      resize_row<kOutChannels, kInChannels>(f, tx, dst);
+      resize(f, tx, dst);
       ring_tag[slot] = y;
     }
     return dst;
@@ -142,10 +164,10 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
   const size_t plane = size_t(H) * W;
   const float* rows[64];  // the taps of one output row; more than 64 goes through a loop below
   for (int y = 0; y < H; ++y) {
-    const int n = ty.count[y];
-    const float* w = ty.weights.data() + ty.offset[y];
+    const int n = ty.max_count;
+    const float* w = ty.padded.data() + size_t(y) * n;
     if (n <= 64) {
-      for (int k = 0; k < n; ++k) rows[k] = source_row(ty.first[y] + k);
+      for (int k = 0; k < n; ++k) rows[k] = source_row(ty.start[y] + k);
       size_t j = 0;
       for (; j + 4 <= row_floats; j += 4) {
         f32x4 acc = vec::zero();
@@ -161,7 +183,7 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
       // A tall image shrunk a lot: accumulate tap by tap, in the same order.
       std::fill(row_out, row_out + row_floats, 0.f);
       for (int k = 0; k < n; ++k) {
-        const float* r = source_row(ty.first[y] + k);
+        const float* r = source_row(ty.start[y] + k);
         const f32x4 wk = vec::load_splat(w + k);
         size_t j = 0;
         for (; j + 4 <= row_floats; j += 4) vec::store(row_out + j, vec::madd(vec::load(row_out + j), wk, vec::load(r + j)));

@@ -45,6 +45,17 @@ ResizeTaps make_resize_taps(int in_size, int out_size) {
     taps.max_count = std::max(taps.max_count, end - begin);
     for (int i = begin; i < end; ++i) taps.weights.push_back(static_cast<float>(w[i] / sum));
   }
+  const int m = taps.max_count;
+  taps.start.resize(out_size);
+  taps.padded.assign(size_t(out_size) * m, 0.f);
+  for (int o = 0; o < out_size; ++o) {
+    // first + count <= in_size and count <= m <= in_size, so this window
+    // holds every tap and stays inside the source.
+    const int start = std::min(taps.first[o], in_size - m);
+    taps.start[o] = start;
+    for (int k = 0; k < taps.count[o]; ++k)
+      taps.padded[size_t(o) * m + (taps.first[o] - start) + k] = taps.weights[taps.offset[o] + k];
+  }
   return taps;
 }
 

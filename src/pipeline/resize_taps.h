@@ -16,6 +16,14 @@ struct ResizeTaps {
   std::vector<int> first, count, offset;
   std::vector<float> weights;
   int max_count = 0;  // largest count[o]: rows a vertical pass must keep at once
+  // The same taps, each output padded to max_count with zero weights so
+  // loops have a fixed trip count (no mispredicted exits): output o reads
+  // source [start[o], start[o] + max_count) with weights
+  // padded[o * max_count ...]. The padding goes where it keeps the window
+  // inside the source. A zero tap adds +0 or -0, which leaves any sum
+  // started from +0 unchanged, so the results stay bit-identical.
+  std::vector<int> start;
+  std::vector<float> padded;
 };
 
 // Linear interpolation with pixel centres at half-integers; when shrinking
