@@ -141,6 +141,33 @@ inline f32x4 shift_left_bits(f32x4 a) {
 }
 #endif
 
+// 16 bytes to 16 floats (exact: every byte value is a float), for
+// preprocessing's pixels. Widening in registers beats a scalar loop the
+// compiler may or may not vectorise.
+#if defined(__wasm_simd128__)
+inline void bytes16_to_floats(const uint8_t* p, float* out) {
+  const v128_t b = wasm_v128_load(p);
+  const v128_t lo = wasm_u16x8_extend_low_u8x16(b), hi = wasm_u16x8_extend_high_u8x16(b);
+  wasm_v128_store(out, wasm_f32x4_convert_i32x4(wasm_u32x4_extend_low_u16x8(lo)));
+  wasm_v128_store(out + 4, wasm_f32x4_convert_i32x4(wasm_u32x4_extend_high_u16x8(lo)));
+  wasm_v128_store(out + 8, wasm_f32x4_convert_i32x4(wasm_u32x4_extend_low_u16x8(hi)));
+  wasm_v128_store(out + 12, wasm_f32x4_convert_i32x4(wasm_u32x4_extend_high_u16x8(hi)));
+}
+#elif defined(__SSE2__)
+inline void bytes16_to_floats(const uint8_t* p, float* out) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), z = _mm_setzero_si128();
+  const __m128i lo = _mm_unpacklo_epi8(b, z), hi = _mm_unpackhi_epi8(b, z);
+  _mm_storeu_ps(out, _mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, z)));
+  _mm_storeu_ps(out + 4, _mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, z)));
+  _mm_storeu_ps(out + 8, _mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, z)));
+  _mm_storeu_ps(out + 12, _mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, z)));
+}
+#else
+inline void bytes16_to_floats(const uint8_t* p, float* out) {
+  for (int i = 0; i < 16; ++i) out[i] = p[i];
+}
+#endif
+
 // First n (0..4) lanes from / to memory; the other lanes load as zero.
 // Never touches memory past p + n: for channel tails at the end of a tensor.
 #if defined(__wasm_simd128__)

@@ -76,7 +76,9 @@ void row_to_float(const uint8_t* p, int iw, float* f) {
     for (int i = 0; i < iw; ++i, p += kInChannels) f[i] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
   } else {
     const int n = iw * kInChannels;
-    for (int i = 0; i < n; ++i) f[i] = p[i];
+    int i = 0;
+    for (; i + 16 <= n; i += 16) vec::bytes16_to_floats(p + i, f + i);
+    for (; i < n; ++i) f[i] = p[i];
   }
 }
 
