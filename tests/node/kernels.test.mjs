@@ -25,3 +25,24 @@ test('kernel-vs-reference sweeps pass in WebAssembly SIMD128', (t) => {
   assert.ok(passed && Number(passed[1]) >= 50, 'gtest reported no passing suite');
   assert.match(out, /wasmsimd/, 'the binary did not run the SIMD128 path');
 });
+
+// Preprocessing must give the same bits in both builds (README: native and
+// wasm outputs are identical). Both builds run the same 60 random cases
+// (tests/native/preprocess_fast_test.cpp) and print a digest of the outputs.
+const nativeTests = join(repoRoot, 'build', 'native', 'tests', 'native', 'iciia_tests');
+const digestOf = (out) => /\[ preprocess \] digest ([0-9a-f]{16}) over (\d+) cases/.exec(out);
+
+test('preprocessing is bit-identical in the native and wasm builds', (t) => {
+  if (!existsSync(binary)) return t.skip(`${binary} not built (needs Debian's googletest sources)`);
+  if (!existsSync(nativeTests)) return t.skip(`${nativeTests} not built (scripts/build.sh)`);
+  const filter = '--gtest_filter=PreprocessFast.MatchesReferenceBitForBit';
+  const wasm = spawnSync(process.execPath, ['--no-experimental-fetch', binary, filter], { encoding: 'utf8', timeout: 120_000 });
+  const native = spawnSync(nativeTests, [filter], { encoding: 'utf8', timeout: 120_000 });
+  const [w, n] = [wasm, native].map((r) => digestOf(`${r.stdout}\n${r.stderr}`));
+  assert.equal(wasm.status, 0, `wasm run failed:\n${wasm.stdout.slice(-2000)}`);
+  assert.equal(native.status, 0, `native run failed:\n${native.stdout.slice(-2000)}`);
+  assert.ok(w && n, `no digest printed:\n${wasm.stdout.slice(-500)}\n${native.stdout.slice(-500)}`);
+  t.diagnostic(`digest ${w[1]} over ${w[2]} cases in both builds`);
+  assert.equal(w[2], n[2], 'the builds ran different case counts');
+  assert.equal(w[1], n[1], 'native and wasm preprocessing outputs differ');
+});
