@@ -128,6 +128,43 @@ ResizeRowFn<kOutChannels, kInChannels> pick_resize_row(int taps) {
   }
 }
 
+// Vertical pass of one output row from its n source rows (n <= 64); kTaps > 0
+// is n as a constant (the loop unrolls and the weights stay in registers).
+template <int kTaps>
+void vertical_row(const float* const* rows, const float* w, int n_runtime, size_t row_floats, float* out) {
+  const int n = kTaps > 0 ? kTaps : n_runtime;
+  f32x4 wk[kTaps > 0 ? kTaps : 1];
+  if constexpr (kTaps > 0)
+    for (int k = 0; k < kTaps; ++k) wk[k] = vec::load_splat(w + k);
+  size_t j = 0;
+  for (; j + 4 <= row_floats; j += 4) {
+    f32x4 acc = vec::zero();
+    for (int k = 0; k < n; ++k)
+      acc = vec::madd(acc, kTaps > 0 ? wk[k] : vec::load_splat(w + k), vec::load(rows[k] + j));
+    vec::store(out + j, acc);
+  }
+  for (; j < row_floats; ++j) {  // gray rows whose width is not a multiple of 4
+    float acc = 0;
+    for (int k = 0; k < n; ++k) acc += w[k] * rows[k][j];
+    out[j] = acc;
+  }
+}
+
+using VerticalRowFn = void (*)(const float* const*, const float*, int, size_t, float*);
+VerticalRowFn pick_vertical_row(int taps) {
+  switch (taps) {
+    case 1: return &vertical_row<1>;
+    case 2: return &vertical_row<2>;
+    case 3: return &vertical_row<3>;
+    case 4: return &vertical_row<4>;
+    case 5: return &vertical_row<5>;
+    case 6: return &vertical_row<6>;
+    case 7: return &vertical_row<7>;
+    case 8: return &vertical_row<8>;
+    default: return &vertical_row<0>;
+  }
+}
+
 template <int kOutChannels, int kInChannels>
 void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* out) {
   constexpr int kLanes = kOutChannels == 3 ? 4 : 1;
@@ -147,6 +184,7 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
   std::vector<int> ring_tag(ring_rows, -1);  // which source row each slot holds
 
   const auto resize = pick_resize_row<kOutChannels, kInChannels>(tx.max_count);
+  const auto vertical = pick_vertical_row(ty.max_count);
   auto source_row = [&](int y) -> const float* {
     const int slot = y % ring_rows;
     float* dst = ring + row_floats * slot;
@@ -170,17 +208,7 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
     const float* w = ty.padded.data() + size_t(y) * n;
     if (n <= 64) {
       for (int k = 0; k < n; ++k) rows[k] = source_row(ty.start[y] + k);
-      size_t j = 0;
-      for (; j + 4 <= row_floats; j += 4) {
-        f32x4 acc = vec::zero();
-        for (int k = 0; k < n; ++k) acc = vec::madd(acc, vec::load_splat(w + k), vec::load(rows[k] + j));
-        vec::store(row_out + j, acc);
-      }
-      for (; j < row_floats; ++j) {  // gray rows whose width is not a multiple of 4
-        float acc = 0;
-        for (int k = 0; k < n; ++k) acc += w[k] * rows[k][j];
-        row_out[j] = acc;
-      }
+      vertical(rows, w, n, row_floats, row_out);
     } else {
       // A tall image shrunk a lot: accumulate tap by tap, in the same order.
       std::fill(row_out, row_out + row_floats, 0.f);
