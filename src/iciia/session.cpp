@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "kernels/ops.h"
@@ -43,6 +45,17 @@ void IciiaSession::check_feature(std::span<const float> feature) const {
   if (feature.size() != static_cast<size_t>(d))
     throw Error(ErrorCode::kInvalidArgument, "ICIIA: feature has " + std::to_string(feature.size()) +
                                                  " values, the model expects dim = " + std::to_string(d));
+  // A non-finite float has every exponent bit set. The OR over the row
+  // vectorises (a start-up checks every stored row); the message's loop
+  // below runs only for a bad row.
+  // (memcpy, not std::bit_cast: emscripten 3.1.6's libc++ lacks it.)
+  uint32_t bad = 0;
+  for (float v : feature) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bad |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  if (!bad) return;
   for (size_t i = 0; i < feature.size(); ++i)
     if (!std::isfinite(feature[i]))
       throw Error(ErrorCode::kInvalidArgument,

@@ -29,12 +29,43 @@ struct InterleaveTile {
   bool shuffle;
 };
 
-// y[r][out_index(p, o)] = sum_i W[p][o][i] * x[r][p*m_in + i] + b, for the
-// tile's rows, 4 partitions per vector. Each sum starts from zero and adds
-// i = 0, 1, ... in order, then the bias: the same floats for every n, so a
-// multi-row pass equals the row-by-row one bit for bit. MI > 0 fixes m_in at
-// compile time (a chunk's m_in weight vectors stay in registers across the
-// rows); MI = 0 reads it from the tile.
+// Output o of one chunk (4 partitions) for the tile's rows:
+// dst[r * ld] = b + sum_i w[i] * x[r][i]. Each sum starts from the bias and
+// adds i = 0, 1, ... in order: the same floats for any n, so a multi-row pass
+// equals the row-by-row one bit for bit. MI > 0 keeps the chunk's m_in weight vectors in
+// registers across the rows (MI = 0: mi at run time). kPartial: only `lanes`
+// partitions are real (the last chunk when g is not a multiple of 4).
+template <int MI, bool kPartial>
+ICIIA_ALWAYS_INLINE void interleave_rows(const float* w, f32x4 b, const float* x, int mi_rt, int n, float* dst,
+                                         size_t ld, int lanes) {
+  const int mi = MI > 0 ? MI : mi_rt;
+  auto put = [&](float* p, f32x4 v) {
+    if constexpr (kPartial)
+      store_partial(p, v, lanes);
+    else
+      store(p, v);
+  };
+  if constexpr (MI > 0) {
+    f32x4 wv[MI];
+    for (int i = 0; i < MI; ++i) wv[i] = load(w + i * 4);
+    for (int r = 0; r < n; ++r) {
+      const float* x0 = x + r * MI * 4;
+      f32x4 a0 = b;
+      for (int i = 0; i < MI; ++i) a0 = madd(a0, wv[i], load(x0 + i * 4));
+      put(dst + r * ld, a0);
+    }
+  } else {
+    for (int r = 0; r < n; ++r) {
+      const float* xr = x + static_cast<size_t>(r) * mi * 4;
+      f32x4 a0 = b;
+      for (int i = 0; i < mi; ++i) a0 = madd(a0, load(w + i * 4), load(xr + i * 4));
+      put(dst + r * ld, a0);
+    }
+  }
+}
+
+// y[r][out_index(p, o)] = b[out_index(p, o)] + sum_i W[p][o][i] * x[r][p*m_in + i]
+// for the tile's n rows, 4 partitions per vector (interleave_rows per output).
 //
 // Shuffled outputs need no scatter: partitions 4c..4c+3 of output o are the
 // consecutive columns o*g + 4c.. of y, so the vector is stored in place.
@@ -71,37 +102,16 @@ void interleave_tile(const InterleaveTile& t, const float* x, size_t ldx, int n,
     const float* bc = t.bias + static_cast<size_t>(c) * mo * 4;
     const float* xc = xt + c * xt_chunk;
     const int lanes = std::min(4, g - 4 * c);
+    const bool partial = t.shuffle && lanes < 4;
+    // Destination of output 0, row 0; the steps between outputs and rows.
+    float* dst = t.shuffle ? y + 4 * c : yt + 4 * c;
+    const size_t step_o = t.shuffle ? g : gp, ld = t.shuffle ? ldy : static_cast<size_t>(mo) * gp;
     for (int o = 0; o < mo; ++o) {
       const float* wo = wc + static_cast<size_t>(o) * mi * 4;
-      const f32x4 b = load(bc + o * 4);
-      // Destination of row 0 and the step between rows.
-      float* dst = t.shuffle ? y + static_cast<size_t>(o) * g + 4 * c : yt + static_cast<size_t>(o) * gp + 4 * c;
-      const size_t ld = t.shuffle ? ldy : static_cast<size_t>(mo) * gp;
-      if constexpr (MI > 0) {
-        f32x4 wv[MI];
-        for (int i = 0; i < MI; ++i) wv[i] = load(wo + i * 4);
-        for (int r = 0; r < n; ++r) {
-          const float* xr = xc + r * MI * 4;
-          f32x4 acc = zero();
-          for (int i = 0; i < MI; ++i) acc = madd(acc, wv[i], load(xr + i * 4));
-          acc = add(acc, b);
-          if (lanes == 4 || !t.shuffle)
-            store(dst + r * ld, acc);
-          else
-            store_partial(dst + r * ld, acc, lanes);
-        }
-      } else {
-        for (int r = 0; r < n; ++r) {
-          const float* xr = xc + static_cast<size_t>(r) * mi * 4;
-          f32x4 acc = zero();
-          for (int i = 0; i < mi; ++i) acc = madd(acc, load(wo + i * 4), load(xr + i * 4));
-          acc = add(acc, b);
-          if (lanes == 4 || !t.shuffle)
-            store(dst + r * ld, acc);
-          else
-            store_partial(dst + r * ld, acc, lanes);
-        }
-      }
+      if (partial)
+        interleave_rows<MI, true>(wo, load(bc + o * 4), xc, mi, n, dst + o * step_o, ld, lanes);
+      else
+        interleave_rows<MI, false>(wo, load(bc + o * 4), xc, mi, n, dst + o * step_o, ld, lanes);
     }
   }
 
