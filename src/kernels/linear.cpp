@@ -17,8 +17,11 @@ constexpr int kScatterRows = 16;
 
 // Rows the interleaved kernel takes through at once. Each 4-partition chunk
 // of weights (m_out * m_in vectors, 1.2 KB for ICIIA-T's in_proj) is loaded
-// once per tile and serves all its rows from registers and L1, where a row at
-// a time streamed the whole weight set (77 KB) from L2 for every row.
+// once per tile and serves all its rows from registers and L1. The kernel
+// before this one looped over the rows of a multi-row call doing exactly a
+// one-row call's work for each (all 77 KB of weights streamed from L2, the
+// 3d outputs scattered one float at a time through out_index), so a
+// multi-row pass saved only the calls and ran level with row by row.
 constexpr int kInterleaveRows = 8;
 
 // The interleaved layout's operands for one tile of n <= kInterleaveRows rows.
