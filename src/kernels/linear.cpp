@@ -100,21 +100,28 @@ void interleave_tile(const InterleaveTile& t, const float* x, size_t ldx, int n,
     }
   }
 
-  for (int c = 0; c < chunks; ++c) {
-    const float* wc = t.w + static_cast<size_t>(c) * mo * mi * 4;
-    const float* bc = t.bias + static_cast<size_t>(c) * mo * 4;
-    const float* xc = xt + c * xt_chunk;
-    const int lanes = std::min(4, g - 4 * c);
-    const bool partial = t.shuffle && lanes < 4;
-    // Destination of output 0, row 0; the steps between outputs and rows.
-    float* dst = t.shuffle ? y + 4 * c : yt + 4 * c;
-    const size_t step_o = t.shuffle ? g : gp, ld = t.shuffle ? ldy : static_cast<size_t>(mo) * gp;
+  // Chunks in groups of 4 (16 partitions, one 64-byte line of a shuffled
+  // output row), output o outside: each line of y is completed by 4
+  // consecutive stores. Chunk by chunk, a tile's 8 rows x m_out partial lines
+  // (rows 15 KB apart, outputs 1 KB apart: 4 L1 sets for ICIIA-T) evicted one
+  // another before their line was full, which made the multi-row pass slower
+  // per row than a single row.
+  for (int c0 = 0; c0 < chunks; c0 += 4) {
+    const int c1 = std::min(chunks, c0 + 4);
     for (int o = 0; o < mo; ++o) {
-      const float* wo = wc + static_cast<size_t>(o) * mi * 4;
-      if (partial)
-        interleave_rows<MI, true>(wo, load(bc + o * 4), xc, mi, n, dst + o * step_o, ld, lanes);
-      else
-        interleave_rows<MI, false>(wo, load(bc + o * 4), xc, mi, n, dst + o * step_o, ld, lanes);
+      for (int c = c0; c < c1; ++c) {
+        const float* wo = t.w + (static_cast<size_t>(c) * mo + o) * mi * 4;
+        const f32x4 b = load(t.bias + (static_cast<size_t>(c) * mo + o) * 4);
+        const float* xc = xt + c * xt_chunk;
+        const int lanes = std::min(4, g - 4 * c);
+        // Destination of row 0 and the step between rows.
+        float* dst = t.shuffle ? y + static_cast<size_t>(o) * g + 4 * c : yt + static_cast<size_t>(o) * gp + 4 * c;
+        const size_t ld = t.shuffle ? ldy : static_cast<size_t>(mo) * gp;
+        if (t.shuffle && lanes < 4)
+          interleave_rows<MI, true>(wo, b, xc, mi, n, dst, ld, lanes);
+        else
+          interleave_rows<MI, false>(wo, b, xc, mi, n, dst, ld, lanes);
+      }
     }
   }
 
