@@ -1,5 +1,6 @@
 // iciia train --features TRAIN.safetensors --out iciia.safetensors [--preset B|T]
-//             [--attention full|causal] [--clients-k 2-3 | --groups FILE] ...
+//             [--attention full|causal] [--clients-k 2-3 | --groups FILE]
+//             [--mix KIND[:WEIGHT],... [--styled TRAIN-STYLED.safetensors]] ...
 // Trains the ICIIA module on a features file with simulated clients (the
 // backbone stays frozen) and writes the weights file the runtime loads.
 #include <cstdio>

@@ -353,6 +353,24 @@ TEST_F(RingRun, TrainAndEvalCommands) {
                     &out),
             1);
   EXPECT_NE(out.find("only 8 classes"), std::string::npos) << out;
+  // A mixture: printed as read; a styled kind without --styled says what is missing.
+  ASSERT_EQ(run_cli(dir, "train --features " + dir + "/train.safetensors --out " + dir + "/m.safetensors --mix 'k=1-3:2, k=8' "
+                        "--seq-len 9 --steps 5",
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("clients mixture k=1-3:2, k=8:1"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/m.safetensors"));
+  EXPECT_EQ(run_cli(dir, "train --features " + dir + "/train.safetensors --out " + dir + "/x.safetensors --mix k=2,style",
+                    &out),
+            1);
+  EXPECT_NE(out.find("need a styled training set (--styled FILE"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(dir, "train --features " + dir + "/train.safetensors --out " + dir + "/x.safetensors --mix k=2:-1",
+                    &out),
+            1);
+  EXPECT_NE(out.find("is not a positive number"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(dir, "train-backbone --style-augment 1.5 --out " + dir + "/b.onnx", &out), 1);
+  EXPECT_NE(out.find("--style-augment must be a probability in [0, 1]"), std::string::npos) << out;
   // (The ring's logits are not affine in its features: T3A is skipped.)
   EXPECT_EQ(run_cli(dir, "eval --test " + dir + "/test.safetensors --skip t3a --seeds 1 --episodes 10", &out), 1);
   EXPECT_NE(out.find("needs --train"), std::string::npos) << out;
