@@ -151,6 +151,12 @@ std::shared_ptr<const IciiaModel> IciiaModel::from_tensors(const IciiaConfig& co
 
 void IciiaModel::embed(const float* feature, float* out) const {
   const int g = config_.num_partitions, m = config_.partition_size();
+  // d a multiple of g: no padding, the embedding is the feature itself (one
+  // copy instead of g short ones; a start-up embeds every stored row).
+  if (config_.work_dim() == config_.dim) {
+    std::copy_n(feature, config_.dim, out);
+    return;
+  }
   for (int p = 0; p < g; ++p) {
     const int lo = config_.partition_begin(p), hi = config_.partition_begin(p + 1);
     int i = 0;

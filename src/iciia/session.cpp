@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "kernels/ops.h"
@@ -43,6 +45,17 @@ void IciiaSession::check_feature(std::span<const float> feature) const {
   if (feature.size() != static_cast<size_t>(d))
     throw Error(ErrorCode::kInvalidArgument, "ICIIA: feature has " + std::to_string(feature.size()) +
                                                  " values, the model expects dim = " + std::to_string(d));
+  // A non-finite float has every exponent bit set. The OR over the row
+  // vectorises (a start-up checks every stored row); the message's loop
+  // below runs only for a bad row.
+  // (memcpy, not std::bit_cast: emscripten 3.1.6's libc++ lacks it.)
+  uint32_t bad = 0;
+  for (float v : feature) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bad |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  if (!bad) return;
   for (size_t i = 0; i < feature.size(); ++i)
     if (!std::isfinite(feature[i]))
       throw Error(ErrorCode::kInvalidArgument,
@@ -135,11 +148,18 @@ void IciiaSession::append_rows(std::span<const float> features) {
   }
   // Rows that fit without evicting: multi-row passes, in blocks that keep the
   // workspace small. (Only an empty or partly filled session has room, and
-  // there the slots are in history order.)
-  constexpr int kBlockRows = 128;
+  // there the slots are in history order.) The dense GEMM (g = 1) reuses each
+  // packed weight panel across the block's rows, so its blocks are large; the
+  // interleaved kernel (many partitions) reuses weights within its own 8-row
+  // tiles, and a small block keeps the projected rows in cache until they are
+  // copied into the k/v cache (with 128 rows they are 2 MB at d = 1280, and
+  // that round trip through memory made the pass slower than row by row).
+  const bool interleaved =
+      model_->layers().front().in_proj.layout() == kernels::PackedLinear::Layout::kInterleave;
+  const int block_rows = interleaved ? 16 : 128;
   int i = 0;
   while (cached_ && size_ < capacity_ && n - i > 1) {
-    const int rows = std::min({n - i, capacity_ - size_, kBlockRows});
+    const int rows = std::min({n - i, capacity_ - size_, block_rows});
     for (int r = 0; r < rows; ++r)
       model_->embed(features.data() + static_cast<size_t>(i + r) * d,
                     embedded_.data() + static_cast<size_t>(size_ + r) * D_);
@@ -157,11 +177,12 @@ void IciiaSession::append_block(int rows) {
   // Workspace of the block, kept: a start-up runs several blocks.
   std::vector<float>& x = block_x_;
   std::vector<float>& qkv = block_qkv_;
-  x.assign(embedded_.begin() + off, embedded_.begin() + off + rowsD);
   qkv.resize(3 * rowsD);
   for (int l = 0; l < c.num_layers; ++l) {
     const IciiaLayer& layer = model_->layers()[l];
-    layer.in_proj.run(x.data(), rows, qkv.data(), scratch_.data());
+    // Layer 1 reads the embedded rows in place; deeper layers read x, the
+    // previous layer's output (copied only when there is one to compute).
+    layer.in_proj.run(l == 0 ? embedded_.data() + off : x.data(), rows, qkv.data(), scratch_.data());
     for (int r = 0; r < rows; ++r) {
       const float* q = qkv.data() + static_cast<size_t>(r) * 3 * D_;
       std::copy_n(q + D_, D_, keys_[l].data() + off + static_cast<size_t>(r) * D_);
@@ -170,6 +191,7 @@ void IciiaSession::append_block(int rows) {
     // The next layer's k/v need this layer's output: only causal L > 1 has
     // them (full attention is cached for L = 1 only).
     if (l + 1 == c.num_layers) break;
+    if (l == 0) x.assign(embedded_.begin() + off, embedded_.begin() + off + rowsD);
     std::vector<float>& attn = block_attn_;
     std::vector<float>& tmp = block_tmp_;
     std::vector<float>& ff = block_ff_;

@@ -45,10 +45,11 @@ class IciiaSession {
   // history is untouched then.
   void append(std::span<const float> feature);
   // Appends `features.size() / dim` rows, oldest first: the same history as
-  // appending them one by one (the k/v rows agree to float rounding), but
-  // the rows that fit without evicting go through each layer in one
-  // multi-row pass (one GEMM instead of one GEMV per row): how a session is
-  // rebuilt from a stored history. Throws kInvalidArgument, naming the row,
+  // appending them one by one (the k/v rows agree to float rounding; with
+  // many partitions, bit for bit), but the rows that fit without evicting go
+  // through each layer in multi-row passes (one GEMM instead of one GEMV per
+  // row; with many partitions, 8-row tiles of the interleaved kernel): how a
+  // session is rebuilt from a stored history. Throws kInvalidArgument, naming the row,
   // before anything is appended.
   void append_rows(std::span<const float> features);
   QueryResult query(std::span<const float> feature, const QueryOptions& options = {});

@@ -10,9 +10,13 @@
 //                (kernels/gemm.h) per partition, bias and activation in its
 //                epilogue; shuffled outputs of g > 1 go through scratch;
 //  - interleave: for many narrow partitions (ICIIA-T, m = 5): vectorise across
-//                partitions instead, W stored as [o][i][p] and x transposed to
-//                [i][p], so 4 partitions advance per instruction. With m = 5 a
-//                partition's GEMM would fill one register lane in eight.
+//                partitions instead, W stored per chunk of 4 partitions as
+//                [p/4][o][i][4] and x transposed to match, so 4 partitions
+//                advance per instruction. With m = 5 a partition's GEMM would
+//                fill one register lane in eight. Rows go through in tiles of
+//                8: each weight vector loaded serves the tile's rows, and
+//                shuffled outputs are stored in place (o*g + p is contiguous
+//                in p), with no scatter.
 #pragma once
 
 #include <cstdint>
@@ -61,8 +65,8 @@ class PackedLinear {
   Layout layout_ = Layout::kGemm;
   std::vector<PackedGemm> gemms_;  // gemm layout: one per partition
   int groups_padded_ = 0;          // interleave layout: g rounded up to 4
-  std::vector<float> packed_;      // interleave layout: [o][i][g_padded]
-  std::vector<float> bias_;        // interleave layout, in output order
+  std::vector<float> packed_;      // interleave layout: [g_padded/4][o][i][4]
+  std::vector<float> bias_;        // interleave layout: [g_padded/4][o][4]
 };
 
 namespace ref {

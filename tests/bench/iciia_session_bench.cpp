@@ -3,11 +3,17 @@
 // and for WebAssembly (tests/bench/iciia_session.sh runs both) and prints
 // markdown tables of medians and ratios.
 //
-// Usage: iciia_bench_session [--quick]
+// Usage: iciia_bench_session [--quick] [--g N] [projection|startup|query ...]
+//   --quick: small sizes only; --g N: only g = N (1 or 256); naming sections
+//   runs only those tables.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "bench_util.h"
 #include "iciia/session.h"
@@ -17,6 +23,9 @@
 using namespace iciia;
 
 namespace {
+
+// --g: the partition counts measured (both by default).
+std::vector<int> g_values = {1, 256};
 
 std::vector<float> random_vector(size_t n, uint32_t seed, float r = 1.f) {
   std::mt19937 rng(seed);
@@ -61,7 +70,7 @@ void bench_session(bool quick) {
   std::printf("d = 1280, C = 1000, h = 4, L = 1, full attention; median of repetitions\n\n");
   std::printf("| g | history n | cached query ms | recompute ms | recompute / cached |\n");
   std::printf("|---:|---:|---:|---:|---:|\n");
-  for (int g : {1, 256}) {
+  for (int g : g_values) {
     const IciiaConfig c = bench_config(g);
     auto model = random_model(c);
     for (int n : {16, 64, 256, 1024}) {
@@ -84,14 +93,16 @@ void bench_projection(bool quick) {
   std::printf("InProj of d = 1280 (3d outputs); median of repetitions\n\n");
   std::printf("| g | rows | SIMD ms | scalar ms | scalar / SIMD | SIMD GFLOP/s |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|\n");
-  for (int g : {1, 256}) {
+  for (int g : g_values) {
     const int m = 1280 / g;
     const kernels::LinearShape shape{g, m, 3 * m, true};
     const auto w = random_vector(static_cast<size_t>(g) * 3 * m * m, 1), b = random_vector(3 * 1280, 2);
     kernels::PackedLinear packed(shape, w, b);
     std::vector<float> scratch(packed.scratch_floats());
-    for (int rows : {1, 64}) {
+    // 128 rows: one block of IciiaSession::append_rows.
+    for (int rows : {1, 64, 128}) {
       if (quick && rows > 1 && g == 1) continue;
+      if (g == 1 && rows > 64) continue;
       const auto x = random_vector(static_cast<size_t>(rows) * 1280, 3);
       std::vector<float> y(static_cast<size_t>(rows) * 3 * 1280);
       const int inner = g == 1 ? (rows == 1 ? 20 : 1) : (rows == 1 ? 2000 : 50);
@@ -116,14 +127,15 @@ void bench_startup(bool quick) {
   std::printf("d = 1280, C = 1000, h = 4, L = 1, full attention, capacity = history n; median of repetitions\n\n");
   std::printf("| g | history n | append_rows ms | row by row ms | row by row / append_rows |\n");
   std::printf("|---:|---:|---:|---:|---:|\n");
-  for (int g : {1, 256}) {
+  for (int g : g_values) {
     const IciiaConfig c = bench_config(g);
     auto model = random_model(c);
     for (int n : {64, 1024}) {
       if (quick && n > 64) continue;
       IciiaSession s(model, {n});
       const auto rows = random_vector(static_cast<size_t>(n) * c.dim, 5);
-      const int reps = n >= 1024 ? 5 : 9;
+      // g = 256 is cheap: more repetitions steady its median on a shared machine.
+      const int reps = g > 1 ? 21 : n >= 1024 ? 5 : 9;
       const double batch = bench::median_ms(
           [&] {
             s.clear();
@@ -145,9 +157,28 @@ void bench_startup(bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  bench_projection(quick);
-  bench_startup(quick);
-  bench_session(quick);
+  bool quick = false;
+  std::vector<std::string> sections;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--g") == 0 && i + 1 < argc &&
+               (std::strcmp(argv[i + 1], "1") == 0 || std::strcmp(argv[i + 1], "256") == 0)) {
+      g_values = {std::atoi(argv[++i])};
+    } else if (std::strcmp(argv[i], "projection") == 0 || std::strcmp(argv[i], "startup") == 0 ||
+               std::strcmp(argv[i], "query") == 0) {
+      sections.emplace_back(argv[i]);
+    } else {
+      std::fprintf(stderr, "iciia_bench_session: unknown argument '%s' (expected --quick, --g 1|256, projection, startup, query)\n",
+                   argv[i]);
+      return 2;
+    }
+  }
+  auto wanted = [&](const char* name) {
+    return sections.empty() || std::find(sections.begin(), sections.end(), name) != sections.end();
+  };
+  if (wanted("projection")) bench_projection(quick);
+  if (wanted("startup")) bench_startup(quick);
+  if (wanted("query")) bench_session(quick);
   return 0;
 }

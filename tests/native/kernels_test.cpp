@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <tuple>
 
@@ -71,7 +73,46 @@ INSTANTIATE_TEST_SUITE_P(
         LinearCase{7, 9, 9, true, 6}, LinearCase{3, 4, 11, true, 37},
         // many partitions: interleave layout, g not a multiple of 4, m = 1
         LinearCase{8, 8, 24, true, 1}, LinearCase{9, 2, 6, false, 2}, LinearCase{17, 3, 3, true, 5},
-        LinearCase{20, 1, 3, true, 1}, LinearCase{33, 5, 15, false, 3}, LinearCase{256, 5, 15, true, 2}));
+        LinearCase{20, 1, 3, true, 1}, LinearCase{33, 5, 15, false, 3}, LinearCase{256, 5, 15, true, 2},
+        // interleave, several 8-row tiles and a partial one; m_in past the fixed-size variants
+        LinearCase{256, 5, 15, true, 21}, LinearCase{10, 9, 3, true, 11}, LinearCase{12, 4, 4, false, 16}));
+
+// A multi-row pass gives each row exactly the floats a one-row call gives:
+// IciiaSession::append_rows rebuilds a history with multi-row passes that
+// must equal appending row by row. Interleaved shapes (tiles of 8 rows, a
+// partial last tile, g not a multiple of 4, m_in past the compile-time
+// variants, shuffled and not). (The dense GEMM layout sums in a different
+// order for one row than for a panel of rows: within float rounding only,
+// which MatchesReference and the session tests bound.)
+TEST(LinearKernel, MultiRowEqualsRowByRowBitForBit) {
+  const LinearCase cases[] = {{256, 5, 15, true, 19}, {256, 5, 5, false, 9}, {10, 3, 9, true, 17},
+                              {9, 11, 4, true, 8},    {13, 2, 2, false, 3}};
+  for (const auto& [g, mi, mo, shuffle, rows] : cases) {
+    SCOPED_TRACE("g " + std::to_string(g) + ", m_in " + std::to_string(mi) + ", m_out " + std::to_string(mo) +
+                 ", rows " + std::to_string(rows));
+    const LinearShape shape{g, mi, mo, shuffle};
+    const auto w = random_floats(static_cast<size_t>(g) * mo * mi, 5 + g);
+    const auto b = random_floats(static_cast<size_t>(g) * mo, 6 + mo);
+    const auto x = random_floats(static_cast<size_t>(rows) * g * mi, 7 + rows);
+    for (const Epilogue& ep : {Epilogue::none(), Epilogue::relu()}) {
+      PackedLinear packed(shape, w, b, ep);
+      ASSERT_EQ(packed.layout(), PackedLinear::Layout::kInterleave);
+      std::vector<float> scratch(packed.scratch_floats());
+      const size_t out = shape.out_features();
+      std::vector<float> all(rows * out, NAN), one(rows * out, NAN);
+      packed.run(x.data(), rows, all.data(), scratch.data());
+      for (int r = 0; r < rows; ++r)
+        packed.run(x.data() + r * shape.in_features(), 1, one.data() + r * out, scratch.data());
+      // Bit patterns (memcpy: emscripten 3.1.6's libc++ has no std::bit_cast).
+      std::vector<uint32_t> all_bits(all.size()), one_bits(one.size());
+      std::memcpy(all_bits.data(), all.data(), all.size() * sizeof(float));
+      std::memcpy(one_bits.data(), one.data(), one.size() * sizeof(float));
+      for (size_t j = 0; j < all.size(); ++j)
+        ASSERT_EQ(all_bits[j], one_bits[j])
+            << "output " << j % out << " of row " << j / out << ": " << all[j] << " vs " << one[j];
+    }
+  }
+}
 
 TEST(LinearKernel, PicksLayoutByShape) {
   const auto w = random_floats(8 * 3 * 3, 1), b = random_floats(8 * 3, 2);
