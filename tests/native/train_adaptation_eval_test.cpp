@@ -282,14 +282,20 @@ TEST(TrainingMixture, ParsesKindsAndWeights) {
   test::expect_error([&] { train::parse_mix("groups", {}); }, ErrorCode::kInvalidArgument, {"--groups"});
 }
 
-TEST(TrainingMixture, StyledKindsNeedTheStyledTrainingSet) {
-  const FeatureSet clean = test::ring_features(4, 40, 8, 0.3, 3);
+// A one-layer, one-head module on 9-image sequences, trained `steps` steps quietly.
+train::TrainOptions tiny_training(int64_t steps) {
   train::TrainOptions o;
   o.seq_len = 9;
   o.layers = 1;
   o.heads = 1;
-  o.steps = 2;
+  o.steps = steps;
   o.label.clear();
+  return o;
+}
+
+TEST(TrainingMixture, StyledKindsNeedTheStyledTrainingSet) {
+  const FeatureSet clean = test::ring_features(4, 40, 8, 0.3, 3);
+  train::TrainOptions o = tiny_training(2);
   o.mix = train::parse_mix("k=2,style", {});
   test::expect_error([&] { train::train_iciia(clean, "clean", o); }, ErrorCode::kInvalidArgument,
                      {"clients style", "--styled"});
@@ -318,12 +324,7 @@ TEST(TrainingMixture, OneKindTrainsAsWithoutAMixtureAndStyledKindsChangeTheModul
       styled.sources.push_back(static_cast<int32_t>(i));
     }
   styled.count = 3 * clean.count;
-  train::TrainOptions o;
-  o.seq_len = 9;
-  o.layers = 1;
-  o.heads = 1;
-  o.steps = 20;
-  o.label.clear();
+  train::TrainOptions o = tiny_training(20);
   o.clients = ClientSpec{2, 2, {}};
   const auto plain = train::train_iciia(clean, "clean", o).net.named_tensors();
   train::TrainOptions one = o;
