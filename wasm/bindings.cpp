@@ -127,7 +127,8 @@ val read_safetensors(const val& bytes) {
   });
 }
 
-// The backbone engine. options: { inputDims?: number[], tensors?: string[] }.
+// The backbone engine. options: { inputDims?: number[], tensors?: string[],
+// threads?: number (more than 1 needs the threads build) }.
 class Backbone {
  public:
   static Backbone* from_bytes(const val& bytes, const val& options) {
@@ -138,6 +139,7 @@ class Backbone {
           for (double d : emscripten::vecFromJSArray<double>(options["inputDims"]))
             o.input_dims.push_back(static_cast<int64_t>(d));
         if (!options["tensors"].isUndefined()) o.tensors = emscripten::vecFromJSArray<std::string>(options["tensors"]);
+        if (!options["threads"].isUndefined()) o.threads = options["threads"].as<int>();
       }
       const auto data = copy_in<uint8_t>(bytes, "Backbone.fromBytes");
       return new Backbone(iciia::engine::Engine::load(data, o));
@@ -170,6 +172,7 @@ class Backbone {
     o.set("macs", static_cast<double>(engine.stats().macs));
     o.set("steps", static_cast<double>(engine.plan().steps.size()));
     o.set("arenaBytes", static_cast<double>(engine.arena_bytes()));
+    o.set("threads", engine.threads());
     return o;
   }
   // [{label, kind, macs, ms}] of one run.

@@ -69,7 +69,8 @@ class Recognizer {
   // for a backbone-only bundle)}; options: {database, clientId,
   // historyCapacity, adaptation ('' = the manifest's), priorAlpha (< 0: the
   // default, 0.3 / C), durability ('strict' or 'relaxed', the IndexedDB
-  // hint of commits), onWarning(message)}.
+  // hint of commits), threads (the backbone's, 1 unless this is the threads
+  // build), onWarning(message)}.
   static Recognizer* create(const val& files, const val& options) {
     return guard([&] {
       const iciia::BundleManifest manifest = iciia::parse_manifest(files["manifest"].as<std::string>());
@@ -79,6 +80,7 @@ class Recognizer {
                                                                            : copy_in<uint8_t>(weights_js, "bundle iciia");
       iciia::RecognizerOptions ro;
       ro.history_capacity = option<int>(options, "historyCapacity", 0);
+      ro.engine.threads = option<int>(options, "threads", 1);
       const std::string mode = option<std::string>(options, "adaptation", "");
       if (!mode.empty()) ro.adaptation = parse_adaptation(mode);
       const double alpha = option<double>(options, "priorAlpha", -1);
@@ -114,6 +116,7 @@ class Recognizer {
     o.set("adaptation", std::string(iciia::adaptation_name(r_->adaptation())));
     o.set("adaptations", adaptation_names(r_->adaptations()));
     o.set("priorAlpha", r_->prior_alpha());
+    o.set("threads", r_->threads());
     if (r_->has_iciia()) {
       o.set("attention", std::string(iciia::attention_mode_name(r_->iciia()->config().attention)));
       o.set("cached", r_->session()->cached());

@@ -41,6 +41,9 @@ void check_options(const EngineOptions& o) {
   in_range(o.max_input_elements, kMax64, "max_input_elements");
   in_range(o.max_run_ops, kMax64, "max_run_ops");
   if (o.max_arena_bytes == 0) throw Error(ErrorCode::kInvalidArgument, "EngineOptions::max_arena_bytes is 0");
+  if (o.threads < 1 || o.threads > ThreadPool::kMaxThreads)
+    throw Error(ErrorCode::kInvalidArgument, "EngineOptions::threads is " + std::to_string(o.threads) +
+                                                 ", expected 1 to " + std::to_string(ThreadPool::kMaxThreads));
 }
 
 // The input's dims, before shape inference derives anything from them.
@@ -167,7 +170,9 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
   e.plan_ = build_plan(e.graph_, keep);
   if (static_cast<int64_t>(e.plan_.steps.size()) > options.max_steps)
     over_limit("the plan has " + std::to_string(e.plan_.steps.size()) + " steps", options.max_steps, "max_steps");
-  const int64_t floats = sat_add(e.plan_.arena_floats, e.plan_.scratch_floats);
+  // One scratch per thread: the steps that split their work give each
+  // worker its own.
+  const int64_t floats = sat_add(e.plan_.arena_floats, sat_mul(e.plan_.scratch_floats, options.threads));
   if (e.plan_.arena_floats < 0 || e.plan_.scratch_floats < 0 ||
       static_cast<uint64_t>(floats) > options.max_arena_bytes / sizeof(float))
     throw Error(ErrorCode::kLimit, "the arena of the model would take " +
@@ -175,10 +180,12 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
                                                          : std::to_string(static_cast<uint64_t>(floats) * 4) +
                                                                " bytes") +
                                        " (values " + std::to_string(e.plan_.arena_floats) + " floats, scratch " +
-                                       std::to_string(e.plan_.scratch_floats) + " floats), over the limit of " +
+                                       std::to_string(e.plan_.scratch_floats) + " floats x " +
+                                       std::to_string(options.threads) + " threads), over the limit of " +
                                        std::to_string(options.max_arena_bytes) +
                                        " bytes (EngineOptions::max_arena_bytes)");
   e.arena_.assign(static_cast<size_t>(floats), 0.f);
+  e.pool_ = ThreadPool::shared(options.threads);
   return e;
 }
 
@@ -217,19 +224,25 @@ void Engine::load_input(std::span<const float> input) {
     std::copy(input.begin(), input.end(), dst);
 }
 
+kernels::Parallel Engine::parallel() {
+  return {pool_.get(), static_cast<size_t>(plan_.scratch_floats)};
+}
+
 void Engine::run(std::span<const float> input) {
   load_input(input);
   float* scratch = arena_.data() + plan_.arena_floats;
-  for (const auto& step : plan_.steps) step->run(arena_.data(), scratch);
+  const kernels::Parallel par = parallel();
+  for (const auto& step : plan_.steps) step->run(arena_.data(), scratch, par);
 }
 
 std::vector<StepTiming> Engine::run_profiled(std::span<const float> input) {
   load_input(input);
   float* scratch = arena_.data() + plan_.arena_floats;
+  const kernels::Parallel par = parallel();
   std::vector<StepTiming> out;
   for (const auto& step : plan_.steps) {
     const auto t0 = std::chrono::steady_clock::now();
-    step->run(arena_.data(), scratch);
+    step->run(arena_.data(), scratch, par);
     const auto t1 = std::chrono::steady_clock::now();
     out.push_back({step->label, step->kind, step->macs, std::chrono::duration<double, std::milli>(t1 - t0).count()});
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "engine/graph.h"
 #include "engine/graph_stats.h"
 #include "engine/plan.h"
+#include "util/thread_pool.h"
 #include "onnx/onnx_model.h"
 
 namespace iciia::engine {
@@ -56,6 +58,11 @@ struct EngineOptions {
   // window taps, and one operation per element read or written by the other
   // steps. Bounds the time a hostile model can make run() take.
   int64_t max_run_ops = 1ll << 40;
+
+  // Threads a run() spreads its layers over, the caller's included, in
+  // [1, ThreadPool::kMaxThreads]. Engines asking for the same count share one
+  // pool (ThreadPool::shared). Outputs do not depend on it, bit for bit.
+  int threads = 1;
 };
 
 struct StepTiming {
@@ -82,6 +89,7 @@ class Engine {
   const Plan& plan() const { return plan_; }
   const Graph& graph() const { return graph_; }
   size_t arena_bytes() const { return arena_.size() * sizeof(float); }
+  int threads() const { return pool_ ? pool_->threads() : 1; }
 
   // input: numel(input_dims()) values, NCHW.
   void run(std::span<const float> input);
@@ -94,13 +102,15 @@ class Engine {
   static Engine load_checked(std::span<const uint8_t> onnx, const EngineOptions& options);
   void load_input(std::span<const float> input);
   int value_id(const std::string& name) const;
+  kernels::Parallel parallel();
 
   Graph graph_;
   Plan plan_;
   GraphStats stats_;
   int input_ = -1;
   std::vector<std::string> readable_;
-  std::vector<float> arena_;  // values, then shared scratch
+  std::vector<float> arena_;  // values, then each worker's scratch
+  std::shared_ptr<ThreadPool> pool_;
 };
 
 }  // namespace iciia::engine

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/graph.h"
+#include "kernels/parallel.h"
 
 namespace iciia::engine {
 
@@ -23,8 +24,11 @@ struct Slot {
 class Step {
  public:
   virtual ~Step() = default;
-  // arena: the plan's values; scratch: Plan::scratch_floats floats shared by all steps.
-  virtual void run(float* arena, float* scratch) const = 0;
+  // arena: the plan's values; scratch: Plan::scratch_floats floats per
+  // worker of par (par.scratch_stride apart), shared by all steps. A step
+  // may spread its work over par's threads.
+  virtual void run(float* arena, float* scratch, const kernels::Parallel& par) const = 0;
+  // Floats of scratch per worker.
   virtual int64_t scratch_floats() const { return 0; }
   std::string label;  // the node(s) it runs, for errors and profiles
   std::string kind;   // e.g. "conv 3x3 depthwise +hardswish", for profiles
@@ -36,7 +40,7 @@ struct Plan {
   std::vector<std::unique_ptr<Step>> steps;
   std::vector<Slot> slots;  // per value id
   int64_t arena_floats = 0;
-  int64_t scratch_floats = 0;  // shared by all steps, after the values
+  int64_t scratch_floats = 0;  // per worker, shared by all steps, after the values
 };
 
 // `keep`: value ids whose contents must survive the run (graph outputs and

@@ -127,21 +127,30 @@ size_t PackedConv2d::scratch_floats(int in_h, int in_w, int n) const {
   return 0;
 }
 
-void PackedConv2d::run(const float* in, int n, int h, int w, float* out, float* scratch,
-                       const float* residual) const {
+void PackedConv2d::run(const float* in, int n, int h, int w, float* out, float* scratch, const float* residual,
+                       const Parallel& par) const {
   if (n <= 0 || h <= 0 || w <= 0) bad("input must be non-empty");
   if (out_h(h) <= 0 || out_w(w) <= 0)
     bad("input " + std::to_string(h) + "x" + std::to_string(w) + " is smaller than the kernel window");
-  if (path_ == Path::kDepthwise)
-    depthwise::run(p_, dw_w_.data(), zeros_.data(), ep_, in, n, h, w, out, scratch, residual);
-  else if (path_ == Path::kWinograd)
-    winograd::run(p_, wino_, ep_, in, n, h, w, out, scratch, residual);
-  else
-    run_gemm_paths(in, n, h, w, out, scratch, residual);
+  if (path_ == Path::kDepthwise) {
+    depthwise::run(p_, dw_w_.data(), zeros_.data(), ep_, in, n, h, w, out, scratch, residual, par);
+  } else if (path_ == Path::kWinograd) {
+    winograd::run(p_, wino_, ep_, in, n, h, w, out, scratch, residual, par);
+  } else {
+    // Output pixels are independent: each range of them (whole tiles, so the
+    // blocks are those of one pass) runs on one thread with its own scratch.
+    const int64_t m = static_cast<int64_t>(n) * out_h(h) * out_w(w);
+    const int tile = std::clamp(tile_rows_ > 0 ? tile_rows_ : gemm_default_tile_rows(), 1, kGemmMaxRows);
+    const int64_t macs = static_cast<int64_t>(p_.kernel_h) * p_.kernel_w * kc_ * p_.out_channels;
+    par.for_ranges(m, macs, tile, [&](int64_t begin, int64_t end, int worker) {
+      run_gemm_paths(in, n, h, w, out, par.scratch(scratch, worker), residual, static_cast<int>(begin),
+                     static_cast<int>(end));
+    });
+  }
 }
 
 void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
-                                  const float* residual) const {
+                                  const float* residual, int m_begin, int m_end) const {
   const Conv2dParams& p = p_;
   const int tile = std::clamp(tile_rows_ > 0 ? tile_rows_ : gemm_default_tile_rows(), 1, kGemmMaxRows);
   const int oh = p.out_h(h), ow = p.out_w(w), C = p.in_channels, OC = p.out_channels;
@@ -150,8 +159,8 @@ void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* o
 
   if (path_ == Path::kGemm1x1) {
     const GemmPanels& wg = group_w_[0];
-    const int m = n * h * w;
-    for (int m0 = 0; m0 < m; m0 += tile) {
+    const int m = m_end;
+    for (int m0 = m_begin; m0 < m; m0 += tile) {
       const int rows = std::min(tile, m - m0);
       for (int r = 0; r < rows; ++r) ptrs1[r] = in + static_cast<size_t>(m0 + r) * C;
       const size_t o = static_cast<size_t>(m0) * ldc;
@@ -172,9 +181,10 @@ void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* o
     int iy0, ix0;
     bool inside;
   } win[kGemmMaxRows];
-  int b = 0, oy = 0, ox = 0;  // position of the next output pixel
-  const int m = n * oh * ow;
-  for (int m0 = 0; m0 < m; m0 += tile) {
+  // Position of the next output pixel.
+  int b = m_begin / (oh * ow), oy = m_begin % (oh * ow) / ow, ox = m_begin % ow;
+  const int m = m_end;
+  for (int m0 = m_begin; m0 < m; m0 += tile) {
     const int rows = std::min(tile, m - m0);
     for (int r = 0; r < rows; ++r) {
       Window& wr = win[r];

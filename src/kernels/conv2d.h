@@ -30,6 +30,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 #include "kernels/winograd.h"
 #include "kernels/window.h"
 
@@ -74,18 +75,20 @@ class PackedConv2d {
 
   // out [n][out_h][out_w][out_c] = act(conv(in [n][h][w][in_c]) + bias + residual).
   // residual: null, or NHWC of the output's shape (it may alias out).
-  // scratch: scratch_floats(h, w) floats (may be null when that is 0).
+  // scratch: scratch_floats(h, w) floats (may be null when that is 0), for
+  // each of par's workers at par.scratch_stride apart.
   // in and out must not overlap. Throws when the output would be empty.
   void run(const float* in, int n, int h, int w, float* out, float* scratch,
-           const float* residual = nullptr) const;
+           const float* residual = nullptr, const Parallel& par = {}) const;
 
   // GEMM tile height for the GEMM paths: 0 = gemm_default_tile_rows(),
   // otherwise 1..kGemmMaxRows (for benchmarks comparing 4x8 and 6x8).
   void set_tile_rows(int rows) { tile_rows_ = rows; }
 
  private:
+  // Output pixels [m_begin, m_end) of the GEMM paths (m_begin a multiple of the tile).
   void run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
-                      const float* residual) const;
+                      const float* residual, int m_begin, int m_end) const;
 
   Conv2dParams p_;
   Epilogue ep_;

@@ -153,15 +153,10 @@ size_t scratch_floats(const Conv2dParams& p, int in_w) {
 }
 
 void run(const Conv2dParams& p, const float* packed, const float* zeros, const Epilogue& ep, const float* in, int n,
-         int h, int w, float* out, float* scratch, const float* residual) {
+         int h, int w, float* out, float* scratch, const float* residual, const Parallel& par) {
   const int C = p.in_channels, kh = p.kernel_h, kw = p.kernel_w, taps = kh * kw;
   const int oh = p.out_h(h), ow = p.out_w(w);
   const size_t row_stride = static_cast<size_t>(w) * C;
-  const float** ptrs = pointer_scratch(scratch);  // [ow][taps]
-  size_t* off = reinterpret_cast<size_t*>(ptrs + static_cast<size_t>(ow) * taps);  // [taps]
-  for (int ky = 0; ky < kh; ++ky)
-    for (int kx = 0; kx < kw; ++kx)
-      off[ky * kw + kx] = static_cast<size_t>(ky) * p.dilation_h * row_stride + static_cast<size_t>(kx) * p.dilation_w * C;
   // Output columns whose window lies inside the input horizontally: [ox_lo, ox_hi).
   const int span_w = (kw - 1) * p.dilation_w, span_h = (kh - 1) * p.dilation_h;
   const int ox_lo = std::min((p.pad_left + p.stride_w - 1) / p.stride_w, ow);
@@ -169,9 +164,19 @@ void run(const Conv2dParams& p, const float* packed, const float* zeros, const E
   const int ox_hi = std::clamp(last >= 0 ? last / p.stride_w + 1 : 0, ox_lo, ow);
   const auto row_indirect = select_row_kernel<IndirectTaps>(taps, ep);
   const auto row_direct = select_row_kernel<DirectTaps>(taps, ep);
-  for (int b = 0; b < n; ++b) {
-    const float* img = in + static_cast<size_t>(b) * h * row_stride;
-    for (int oy = 0; oy < oh; ++oy) {
+  // Output rows are independent: each range of them runs on one thread with
+  // its own pointer scratch.
+  const int64_t row_macs = static_cast<int64_t>(ow) * C * taps;
+  par.for_ranges(static_cast<int64_t>(n) * oh, row_macs, 1, [&](int64_t row_begin, int64_t row_end, int worker) {
+    const float** ptrs = pointer_scratch(par.scratch(scratch, worker));  // [ow][taps]
+    size_t* off = reinterpret_cast<size_t*>(ptrs + static_cast<size_t>(ow) * taps);  // [taps]
+    for (int ky = 0; ky < kh; ++ky)
+      for (int kx = 0; kx < kw; ++kx)
+        off[ky * kw + kx] =
+            static_cast<size_t>(ky) * p.dilation_h * row_stride + static_cast<size_t>(kx) * p.dilation_w * C;
+    for (int64_t r = row_begin; r < row_end; ++r) {
+      const int b = static_cast<int>(r / oh), oy = static_cast<int>(r % oh);
+      const float* img = in + static_cast<size_t>(b) * h * row_stride;
       const int iy0 = oy * p.stride_h - p.pad_top;
       const size_t o = (static_cast<size_t>(b) * oh + oy) * ow * C;
       float* orow = out + o;
@@ -212,7 +217,7 @@ void run(const Conv2dParams& p, const float* packed, const float* zeros, const E
       }
       if (detail::needs_activation_pass(ep)) apply_activation(ep, orow, static_cast<size_t>(ow) * C);
     }
-  }
+  });
 }
 
 }  // namespace iciia::kernels::depthwise

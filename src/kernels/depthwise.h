@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/parallel.h"
 
 namespace iciia::kernels {
 
@@ -30,11 +31,11 @@ constexpr int kChannelTile = 8;
 
 // weight: [C][taps] (ONNX [C][1][kh][kw]); bias: C floats or null.
 std::vector<float> pack(int channels, int taps, const float* weight, const float* bias);
-// Floats of scratch run() needs (the indirection buffer of one output row).
+// Floats of scratch run() needs per worker (the indirection buffer of one output row).
 size_t scratch_floats(const Conv2dParams& p, int in_w);
-// zeros: at least round_up(C, 8) zero floats.
+// zeros: at least round_up(C, 8) zero floats. Rows of output are spread over par.
 void run(const Conv2dParams& p, const float* packed, const float* zeros, const Epilogue& ep, const float* in, int n,
-         int h, int w, float* out, float* scratch, const float* residual);
+         int h, int w, float* out, float* scratch, const float* residual, const Parallel& par = {});
 
 }  // namespace depthwise
 }  // namespace iciia::kernels

@@ -86,10 +86,10 @@ void igemm_rows(int ks, int kc, const float* const* a, const GemmPanels& w, floa
 // this one takes k in pairs into two sets of accumulators (four chains in
 // flight, as PackedLinear's GEMV had) and adds them at the end.
 template <class Op>
-void gemv_row(int k, const float* a, const GemmPanels& w, float* c, const float* res, const Epilogue& ep) {
+void gemv_row(int k, const float* a, const GemmPanels& w, int p0, int p1, float* c, const float* res,
+              const Epilogue& ep) {
   const Op op(ep);
-  const int panels = w.panels();
-  for (int p = 0; p < panels; ++p) {
+  for (int p = p0; p < p1; ++p) {
     const float* wp = w.panel(p);
     f32x4 a0 = load(wp), a1 = load(wp + 4), b0 = zero(), b1 = zero();
     wp += NR;
@@ -119,7 +119,7 @@ void gemv_row(int k, const float* a, const GemmPanels& w, float* c, const float*
   }
 }
 
-using GemvFn = void (*)(int, const float*, const GemmPanels&, float*, const float*, const Epilogue&);
+using GemvFn = void (*)(int, const float*, const GemmPanels&, int, int, float*, const float*, const Epilogue&);
 constexpr GemvFn kGemvTable[detail::kFusedActs] = {gemv_row<detail::ActIdentity>, gemv_row<detail::ActRelu>,
                                                    gemv_row<detail::ActClip>, gemv_row<detail::ActHardSwish>};
 
@@ -170,20 +170,30 @@ PackedGemm::PackedGemm(int k, int n, std::span<const float> weight, std::span<co
 }
 
 void PackedGemm::run(const float* a, int m, size_t lda, float* c, size_t ldc, const float* residual, size_t ldr,
-                     int tile_rows) const {
+                     int tile_rows, const Parallel& par) const {
   if (m == 1) {
-    kGemvTable[detail::fused_activation(ep_)](w_.k, a, w_, c, residual, ep_);
-    if (detail::needs_activation_pass(ep_)) apply_activation(ep_, c, w_.n);
+    // One row: its panels of 8 output columns are independent.
+    par.for_ranges(w_.panels(), static_cast<int64_t>(w_.k) * kGemmNR, 1, [&](int64_t p0, int64_t p1, int) {
+      kGemvTable[detail::fused_activation(ep_)](w_.k, a, w_, static_cast<int>(p0), static_cast<int>(p1), c, residual,
+                                                ep_);
+      if (detail::needs_activation_pass(ep_)) {
+        const int n0 = static_cast<int>(p0) * kGemmNR, n1 = std::min(w_.n, static_cast<int>(p1) * kGemmNR);
+        apply_activation(ep_, c + n0, n1 - n0);
+      }
+    });
     return;
   }
   if (tile_rows <= 0) tile_rows = gemm_default_tile_rows();
   tile_rows = std::min(tile_rows, kGemmMaxRows);
-  const float* ptrs[kGemmMaxRows];
-  for (int m0 = 0; m0 < m; m0 += tile_rows) {
-    const int rows = std::min(tile_rows, m - m0);
-    for (int r = 0; r < rows; ++r) ptrs[r] = a + (m0 + r) * lda;
-    igemm_block(rows, 1, w_.k, ptrs, w_, c + m0 * ldc, ldc, residual ? residual + m0 * ldr : nullptr, ldr, ep_);
-  }
+  // Rows in whole tiles, so each block is the one-pass block.
+  par.for_ranges(m, static_cast<int64_t>(w_.k) * w_.n, tile_rows, [&](int64_t begin, int64_t end, int) {
+    const float* ptrs[kGemmMaxRows];
+    for (int m0 = static_cast<int>(begin); m0 < end; m0 += tile_rows) {
+      const int rows = std::min(tile_rows, static_cast<int>(end) - m0);
+      for (int r = 0; r < rows; ++r) ptrs[r] = a + (m0 + r) * lda;
+      igemm_block(rows, 1, w_.k, ptrs, w_, c + m0 * ldc, ldc, residual ? residual + m0 * ldr : nullptr, ldr, ep_);
+    }
+  });
 }
 
 }  // namespace iciia::kernels

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/parallel.h"
 
 namespace iciia::kernels {
 
@@ -78,9 +79,10 @@ class PackedGemm {
 
   // c[m][n] (row stride ldc) = act(a[m][k] (row stride lda) . W^T + bias + residual).
   // tile_rows: 1..kGemmMaxRows, 0 = gemm_default_tile_rows(). A single row
-  // (m = 1) takes a GEMV kernel whatever the tile height.
+  // (m = 1) takes a GEMV kernel whatever the tile height. Rows (or, for one
+  // row, output columns) are spread over par.
   void run(const float* a, int m, size_t lda, float* c, size_t ldc, const float* residual = nullptr,
-           size_t ldr = 0, int tile_rows = 0) const;
+           size_t ldr = 0, int tile_rows = 0, const Parallel& par = {}) const;
 
  private:
   GemmPanels w_;

@@ -121,50 +121,54 @@ Packed pack_tile(const Conv2dParams& p, const float* weight, const float* bias) 
   return out;
 }
 
-// V[pos][t][c] for every tile t: the transformed (m+2)^2 input patches.
+// V[pos][t][c] for tiles t in [t_begin, t_end): the transformed (m+2)^2 input patches.
 template <int M>
-void input_transform(const Conv2dParams& p, const Geometry& geo, const float* in, int h, int w, float* v) {
+void input_transform(const Conv2dParams& p, const Geometry& geo, const float* in, int h, int w, float* v,
+                     int64_t t_begin, int64_t t_end) {
   constexpr int A = M + 2;
   const int C = p.in_channels;
   const size_t pos_stride = static_cast<size_t>(geo.tiles) * C;
-  int64_t t = 0;
-  for (int64_t b = 0; b < geo.tiles / (static_cast<int64_t>(geo.th) * geo.tw); ++b)
-    for (int ty = 0; ty < geo.th; ++ty)
-      for (int tx = 0; tx < geo.tw; ++tx, ++t) {
-        const int iy0 = ty * M - p.pad_top, ix0 = tx * M - p.pad_left;
-        const float* rows[A];
-        bool col_ok[A];
-        for (int i = 0; i < A; ++i) {
-          const int iy = iy0 + i;
-          rows[i] = iy >= 0 && iy < h ? in + (static_cast<size_t>(b) * h + iy) * w * C : nullptr;
-          col_ok[i] = ix0 + i >= 0 && ix0 + i < w;
-        }
-        float* vt = v + static_cast<size_t>(t) * C;
-        for (int c = 0; c < C; c += 4) {
-          const int nc = std::min(4, C - c);
-          f32x4 d[A * A], tmp[A * A];
-          for (int i = 0; i < A; ++i)
-            for (int j = 0; j < A; ++j)
-              d[i * A + j] = rows[i] && col_ok[j] ? load_partial(rows[i] + static_cast<size_t>(ix0 + j) * C + c, nc)
-                                                  : zero();
-          for (int j = 0; j < A; ++j) Transform<M>::input(d + j, A, tmp + j, A);          // B^T d
-          for (int i = 0; i < A; ++i) Transform<M>::input(tmp + i * A, 1, d + i * A, 1);  // (B^T d) B
-          for (int pos = 0; pos < A * A; ++pos) store_partial(vt + pos * pos_stride + c, d[pos], nc);
-        }
-      }
+  const int64_t per_image = static_cast<int64_t>(geo.th) * geo.tw;
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    const int64_t b = t / per_image;
+    const int ty = static_cast<int>(t % per_image / geo.tw), tx = static_cast<int>(t % geo.tw);
+    const int iy0 = ty * M - p.pad_top, ix0 = tx * M - p.pad_left;
+    const float* rows[A];
+    bool col_ok[A];
+    for (int i = 0; i < A; ++i) {
+      const int iy = iy0 + i;
+      rows[i] = iy >= 0 && iy < h ? in + (static_cast<size_t>(b) * h + iy) * w * C : nullptr;
+      col_ok[i] = ix0 + i >= 0 && ix0 + i < w;
+    }
+    float* vt = v + static_cast<size_t>(t) * C;
+    for (int c = 0; c < C; c += 4) {
+      const int nc = std::min(4, C - c);
+      f32x4 d[A * A], tmp[A * A];
+      for (int i = 0; i < A; ++i)
+        for (int j = 0; j < A; ++j)
+          d[i * A + j] =
+              rows[i] && col_ok[j] ? load_partial(rows[i] + static_cast<size_t>(ix0 + j) * C + c, nc) : zero();
+      for (int j = 0; j < A; ++j) Transform<M>::input(d + j, A, tmp + j, A);          // B^T d
+      for (int i = 0; i < A; ++i) Transform<M>::input(tmp + i * A, 1, d + i * A, 1);  // (B^T d) B
+      for (int pos = 0; pos < A * A; ++pos) store_partial(vt + pos * pos_stride + c, d[pos], nc);
+    }
+  }
 }
 
-// out = A^T M A + bias (+ residual) for every tile, then the activation over
-// each band of rows while it is in cache.
+// out = A^T M A + bias (+ residual) for the tiles of bands (rows of tiles,
+// counted over the batch) [band_begin, band_end), then the activation over
+// each band while it is in cache.
 template <int M>
 void output_transform(const Conv2dParams& p, const Geometry& geo, const float* m, const float* bias,
-                      const Epilogue& ep, float* out, const float* residual) {
+                      const Epilogue& ep, float* out, const float* residual, int64_t band_begin, int64_t band_end) {
   constexpr int A = M + 2;
   const int OC = p.out_channels;
   const size_t pos_stride = static_cast<size_t>(geo.tiles) * OC, row = static_cast<size_t>(geo.ow) * OC;
-  int64_t t = 0;
-  for (int64_t b = 0; b < geo.tiles / (static_cast<int64_t>(geo.th) * geo.tw); ++b)
-    for (int ty = 0; ty < geo.th; ++ty) {
+  for (int64_t bi = band_begin; bi < band_end; ++bi) {
+    {
+      const int64_t b = bi / geo.th;
+      const int ty = static_cast<int>(bi % geo.th);
+      int64_t t = bi * geo.tw;
       const int oy0 = ty * M, rows = std::min(M, geo.oh - oy0);
       float* band = out + (static_cast<size_t>(b) * geo.oh + oy0) * row;
       const float* rband = residual ? residual + (static_cast<size_t>(b) * geo.oh + oy0) * row : nullptr;
@@ -189,21 +193,33 @@ void output_transform(const Conv2dParams& p, const Geometry& geo, const float* m
       }
       if (ep.kind != ActKind::kNone) apply_activation(ep, band, rows * row);
     }
+  }
 }
 
+// Each stage is split over par (tiles, then the (m+2)^2 GEMMs, then bands
+// of tiles), all threads sharing the one scratch: every range writes its own
+// part of V, M or the output, as the one-thread pass does.
 template <int M>
 void run_tile(const Conv2dParams& p, const Packed& w, const Epilogue& ep, const float* in, int n, int h, int wd,
-              float* out, float* scratch, const float* residual) {
+              float* out, float* scratch, const float* residual, const Parallel& par) {
   constexpr int A = M + 2;
   const Geometry geo = geometry(p, M, n, h, wd);
   float* v = scratch;
   float* m = scratch + static_cast<size_t>(A) * A * geo.tiles * p.in_channels;
-  input_transform<M>(p, geo, in, h, wd, v);
+  const int64_t ic = p.in_channels, oc = p.out_channels;
+  par.for_ranges(geo.tiles, A * A * ic * 4, 1, [&](int64_t begin, int64_t end, int) {
+    input_transform<M>(p, geo, in, h, wd, v, begin, end);
+  });
   const int tiles = static_cast<int>(geo.tiles);
-  for (int pos = 0; pos < A * A; ++pos)
-    w.u[pos].run(v + static_cast<size_t>(pos) * tiles * p.in_channels, tiles, p.in_channels,
-                 m + static_cast<size_t>(pos) * tiles * p.out_channels, p.out_channels);
-  output_transform<M>(p, geo, m, w.bias.data(), ep, out, residual);
+  par.for_ranges(A * A, geo.tiles * ic * oc, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t pos = begin; pos < end; ++pos)
+      w.u[pos].run(v + static_cast<size_t>(pos) * tiles * ic, tiles, static_cast<size_t>(ic),
+                   m + static_cast<size_t>(pos) * tiles * oc, static_cast<size_t>(oc));
+  });
+  par.for_ranges(geo.tiles / geo.tw, static_cast<int64_t>(geo.tw) * A * A * oc * 4, 1,
+                 [&](int64_t begin, int64_t end, int) {
+                   output_transform<M>(p, geo, m, w.bias.data(), ep, out, residual, begin, end);
+                 });
 }
 
 }  // namespace
@@ -226,11 +242,11 @@ size_t scratch_floats(const Conv2dParams& p, int tile, int n, int h, int w) {
 }
 
 void run(const Conv2dParams& p, const Packed& w, const Epilogue& ep, const float* in, int n, int h, int wd, float* out,
-         float* scratch, const float* residual) {
+         float* scratch, const float* residual, const Parallel& par) {
   if (w.tile == 4)
-    run_tile<4>(p, w, ep, in, n, h, wd, out, scratch, residual);
+    run_tile<4>(p, w, ep, in, n, h, wd, out, scratch, residual, par);
   else
-    run_tile<2>(p, w, ep, in, n, h, wd, out, scratch, residual);
+    run_tile<2>(p, w, ep, in, n, h, wd, out, scratch, residual, par);
 }
 
 }  // namespace iciia::kernels::winograd

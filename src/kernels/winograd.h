@@ -25,6 +25,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 
 namespace iciia::kernels {
 
@@ -43,10 +44,11 @@ struct Packed {
 
 // weight: ONNX [out_c][in_c][3][3]; bias: out_c floats or null.
 Packed pack(const Conv2dParams& p, int tile, const float* weight, const float* bias);
-// Floats of scratch run() needs for an h x w input (batch n).
+// Floats of scratch run() needs for an h x w input (batch n), shared by all
+// of par's threads.
 size_t scratch_floats(const Conv2dParams& p, int tile, int n, int h, int w);
 void run(const Conv2dParams& p, const Packed& w, const Epilogue& ep, const float* in, int n, int h, int wd, float* out,
-         float* scratch, const float* residual);
+         float* scratch, const float* residual, const Parallel& par = {});
 
 }  // namespace winograd
 }  // namespace iciia::kernels

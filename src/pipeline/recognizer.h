@@ -89,6 +89,8 @@ class Recognizer : private HistoryObserver {
   const HistoryTags& history_tags() const { return store_->tags(); }
   int feature_dim() const { return dim_; }
   int num_classes() const { return static_cast<int>(manifest_.labels.size()); }
+  // Threads the backbone runs on (1 without a backend engine: onnxruntime runs it).
+  int threads() const { return engine_ ? engine_->threads() : 1; }
   bool has_iciia() const { return model_ != nullptr; }
   const IciiaModel* iciia() const { return model_.get(); }
   const IciiaSession* session() const { return session_.get(); }

@@ -67,7 +67,7 @@ bool gate(const Node& node, kernels::Epilogue* ep) {
 class ActivationStep : public Step {
  public:
   ActivationStep(kernels::Epilogue ep, int64_t n, int64_t in, int64_t out) : ep_(ep), n_(n), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     kernels::apply_activation(ep_, arena + in_, nullptr, arena + out_, static_cast<size_t>(n_));
   }
 

@@ -38,7 +38,7 @@ class ChannelAffineStep : public Step {
       : outer_(outer), channels_(channels), inner_(inner), scale_(std::move(scale)), shift_(std::move(shift)), ep_(ep),
         in_(in), out_(out) {}
 
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     using namespace vec;
     const float* x = arena + in_;
     float* y = arena + out_;

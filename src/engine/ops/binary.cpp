@@ -151,7 +151,7 @@ class BinaryStep : public Step {
              std::vector<float> const_b, kernels::Epilogue ep)
       : op_(op), bc_(bc), a_(a), b_(b), out_(out), const_a_(std::move(const_a)), const_b_(std::move(const_b)), ep_(ep) {}
 
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     const float* a = const_a_.empty() ? arena + a_ : const_a_.data();
     const float* b = const_b_.empty() ? arena + b_ : const_b_.data();
     switch (op_) {

@@ -39,8 +39,8 @@ class ConvStep : public Step {
   ConvStep(kernels::PackedConv2d conv, int n, int h, int w, int64_t in, int64_t out, int64_t residual)
       : conv_(std::move(conv)), n_(n), h_(h), w_(w), in_(in), out_(out), residual_(residual) {}
 
-  void run(float* arena, float* scratch) const override {
-    conv_.run(arena + in_, n_, h_, w_, arena + out_, scratch, residual_ >= 0 ? arena + residual_ : nullptr);
+  void run(float* arena, float* scratch, const kernels::Parallel& par) const override {
+    conv_.run(arena + in_, n_, h_, w_, arena + out_, scratch, residual_ >= 0 ? arena + residual_ : nullptr, par);
   }
   int64_t scratch_floats() const override { return static_cast<int64_t>(conv_.scratch_floats(h_, w_, n_)); }
 

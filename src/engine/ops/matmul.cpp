@@ -65,8 +65,8 @@ void infer_matmul(InferContext& ctx) {
 class GemmStep : public Step {
  public:
   GemmStep(kernels::PackedGemm gemm, int m, int64_t in, int64_t out) : gemm_(std::move(gemm)), m_(m), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
-    gemm_.run(arena + in_, m_, gemm_.k(), arena + out_, gemm_.n());
+  void run(float* arena, float*, const kernels::Parallel& par) const override {
+    gemm_.run(arena + in_, m_, gemm_.k(), arena + out_, gemm_.n(), nullptr, 0, 0, par);
   }
 
  private:
@@ -138,7 +138,7 @@ class MatMulStep : public Step {
 
   int64_t scratch_floats() const override { return s_.n + (packed_b() ? s_.k * s_.n : 0); }
 
-  void run(float* arena, float* scratch) const override {
+  void run(float* arena, float* scratch, const kernels::Parallel&) const override {
     const float* a_base = a_.constant ? a_data_.data() : arena + a_.offset;
     const float* b_base = b_.constant ? b_data_.data() : arena + b_.offset;
     const int n = static_cast<int>(s_.n);

@@ -291,7 +291,7 @@ class CopyPartsStep : public Step {
     return at;
   }
 
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     for (const Part& p : parts_) p.copy.run((p.constant ? constants_.data() : arena) + p.src, arena + p.dst);
   }
 

@@ -50,7 +50,7 @@ class PadStep : public Step {
   PadStep(std::vector<Axis> axes, bool contiguous_inner, float value, int64_t in, int64_t out)
       : axes_(std::move(axes)), contiguous_inner_(contiguous_inner), value_(value), in_(in), out_(out) {}
 
-  void run(float* arena, float*) const override { walk(0, arena + in_, arena + out_, false); }
+  void run(float* arena, float*, const kernels::Parallel&) const override { walk(0, arena + in_, arena + out_, false); }
 
  private:
   // Fills the output block of axis `k` onward; `outside`: the block lies in the padding.

@@ -40,7 +40,7 @@ class PoolStep : public Step {
  public:
   PoolStep(bool max, kernels::Pool2dParams p, int n, int h, int w, int c, int64_t in, int64_t out)
       : max_(max), p_(p), n_(n), h_(h), w_(w), c_(c), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     if (max_)
       kernels::max_pool2d(p_, arena + in_, n_, h_, w_, c_, arena + out_);
     else

@@ -43,7 +43,7 @@ void infer_reduce_mean(InferContext& ctx) {
 class GlobalAverageStep : public Step {
  public:
   GlobalAverageStep(int n, int h, int w, int c, int64_t in, int64_t out) : n_(n), h_(h), w_(w), c_(c), in_(in), out_(out) {}
-  void run(float* arena, float*) const override { kernels::global_avg_pool(arena + in_, n_, h_, w_, c_, arena + out_); }
+  void run(float* arena, float*, const kernels::Parallel&) const override { kernels::global_avg_pool(arena + in_, n_, h_, w_, c_, arena + out_); }
 
  private:
   int n_, h_, w_, c_;
@@ -56,7 +56,7 @@ class ReduceMeanStep : public Step {
   ReduceMeanStep(std::vector<int64_t> bases, std::vector<int64_t> out_offsets, std::vector<int64_t> group, int64_t in,
                  int64_t out)
       : bases_(std::move(bases)), out_offsets_(std::move(out_offsets)), group_(std::move(group)), in_(in), out_(out) {}
-  void run(float* arena, float*) const override {
+  void run(float* arena, float*, const kernels::Parallel&) const override {
     const float* x = arena + in_;
     float* y = arena + out_;
     const float scale = group_.empty() ? 0.f : 1.f / static_cast<float>(group_.size());

@@ -160,7 +160,7 @@ class CopyStep : public Step {
       : in_(in), out_(out), in_nhwc_(in_nhwc), out_nhwc_(out_nhwc), in_dims_(std::move(in_dims)),
         out_dims_(std::move(out_dims)), numel_(numel) {}
 
-  void run(float* arena, float* scratch) const override {
+  void run(float* arena, float* scratch, const kernels::Parallel&) const override {
     const float* src = arena + in_;
     float* dst = arena + out_;
     // Logical order first (into scratch when the output needs another pass).

@@ -28,7 +28,7 @@ class SoftmaxStep : public Step {
     contiguous_ = true;
     for (size_t g = 0; g < group_.size(); ++g) contiguous_ = contiguous_ && group_[g] == static_cast<int64_t>(g);
   }
-  void run(float* arena, float* scratch) const override {
+  void run(float* arena, float* scratch, const kernels::Parallel&) const override {
     const int n = static_cast<int>(group_.size());
     for (int64_t base : bases_) {
       const float* src = arena + in_ + base;

@@ -1,0 +1,91 @@
+// A fixed set of worker threads that run one data-parallel loop at a time,
+// the calling thread taking part.
+//
+// Built for the backbone's layer-by-layer loops: a MobileNet runs 60-100
+// steps of 10 us to 1 ms each, back to back, so a loop must start and end in
+// a few microseconds. Workers therefore spin on a generation counter for a
+// while after each loop (the next layer's loop usually arrives within that
+// time) and only then sleep on a condition variable; a call between two
+// images finds them asleep and pays one wake-up.
+//
+// The same code runs natively and in WebAssembly (Emscripten's pthreads over
+// SharedArrayBuffer, whose workers must already exist when a thread is
+// created: the module preloads as many as the pool needs). A build without
+// threads can still make a pool of 1, which runs every loop inline.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace iciia {
+
+class ThreadPool {
+ public:
+  // threads >= 1 counts the caller: threads - 1 workers are started. Throws
+  // Error(kUnsupported) naming the count when the platform cannot start them
+  // (a WebAssembly module built without threads, or with fewer preloaded
+  // workers), Error(kInvalidArgument) for threads < 1 or > kMaxThreads.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  static constexpr int kMaxThreads = 64;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls task(i, worker) for every i in [0, tasks), spread over the
+  // threads; returns when all have returned. worker is in [0, threads()),
+  // 0 being the caller, and no two calls running at once share one, so a
+  // task may use per-worker scratch. Tasks are handed out in order, one at a
+  // time, so a loaded core just takes fewer. The first exception a task
+  // throws is rethrown here once every task has finished or been skipped.
+  // Nested calls (from inside a task) and calls while another thread is in
+  // run() execute inline on the calling thread.
+  template <class F>
+  void run(int tasks, F&& task) {
+    run_erased(tasks, &task, [](void* f, int i, int worker) { (*static_cast<F*>(f))(i, worker); });
+  }
+
+  // The pool of `threads` threads shared by everything in the process that
+  // asks for that count (engines of one page share their workers instead of
+  // multiplying them). Null for threads == 1: callers run inline.
+  static std::shared_ptr<ThreadPool> shared(int threads);
+
+  // Threads the hardware offers (at least 1).
+  static int hardware_threads();
+
+ private:
+  using Call = void (*)(void*, int, int);
+  void run_erased(int tasks, void* fn, Call call);
+  void worker_loop(int worker);
+  void take_tasks(int worker);
+
+  std::vector<std::thread> workers_;
+  std::mutex run_mutex_;  // one loop at a time
+
+  // The current loop. Written by the caller before generation_ is bumped
+  // (release), read by workers after they see the bump (acquire).
+  void* fn_ = nullptr;
+  Call call_ = nullptr;
+  int tasks_ = 0;
+  std::atomic<int> next_{0};
+  std::atomic<int> busy_workers_{0};  // workers not yet done with this loop
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+  std::mutex error_mutex_;
+
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> started_{0};
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
+};
+
+}  // namespace iciia
