@@ -142,15 +142,25 @@ void PackedConv2d::run(const float* in, int n, int h, int w, float* out, float* 
     const int64_t m = static_cast<int64_t>(n) * out_h(h) * out_w(w);
     const int tile = std::clamp(tile_rows_ > 0 ? tile_rows_ : gemm_default_tile_rows(), 1, kGemmMaxRows);
     const int64_t macs = static_cast<int64_t>(p_.kernel_h) * p_.kernel_w * kc_ * p_.out_channels;
+    const int panels = group_w_[0].panels();
+    if (p_.groups == 1 && m < 2 * tile * par.threads() && panels >= 2 * par.threads()) {
+      // Few pixels (a squeeze-excitation layer's 1x1, a late small map) and
+      // many outputs: split the output channels instead.
+      par.for_ranges(panels, m * macs / panels, 1, [&](int64_t p0, int64_t p1, int worker) {
+        run_gemm_paths(in, n, h, w, out, par.scratch(scratch, worker), residual, 0, static_cast<int>(m),
+                       static_cast<int>(p0), static_cast<int>(p1));
+      });
+      return;
+    }
     par.for_ranges(m, macs, tile, [&](int64_t begin, int64_t end, int worker) {
       run_gemm_paths(in, n, h, w, out, par.scratch(scratch, worker), residual, static_cast<int>(begin),
-                     static_cast<int>(end));
+                     static_cast<int>(end), 0, -1);
     });
   }
 }
 
 void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
-                                  const float* residual, int m_begin, int m_end) const {
+                                  const float* residual, int m_begin, int m_end, int p0, int p1) const {
   const Conv2dParams& p = p_;
   const int tile = std::clamp(tile_rows_ > 0 ? tile_rows_ : gemm_default_tile_rows(), 1, kGemmMaxRows);
   const int oh = p.out_h(h), ow = p.out_w(w), C = p.in_channels, OC = p.out_channels;
@@ -164,7 +174,7 @@ void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* o
       const int rows = std::min(tile, m - m0);
       for (int r = 0; r < rows; ++r) ptrs1[r] = in + static_cast<size_t>(m0 + r) * C;
       const size_t o = static_cast<size_t>(m0) * ldc;
-      igemm_block(rows, 1, C, ptrs1, wg, out + o, ldc, residual ? residual + o : nullptr, ldc, ep_);
+      igemm_block(rows, 1, C, ptrs1, wg, out + o, ldc, residual ? residual + o : nullptr, ldc, ep_, p0, p1);
     }
     return;
   }
@@ -214,7 +224,8 @@ void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* o
           }
         }
         const size_t o = static_cast<size_t>(m0) * ldc + static_cast<size_t>(g) * oc_pg_;
-        igemm_block(rows, taps, kc, ptrs, group_w_[g], out + o, ldc, residual ? residual + o : nullptr, ldc, ep_);
+        igemm_block(rows, taps, kc, ptrs, group_w_[g], out + o, ldc, residual ? residual + o : nullptr, ldc, ep_, p0,
+                    p1);
       } else {
         // im2col: row r of the block = its window's taps, kc channels each.
         for (int r = 0; r < rows; ++r) {
@@ -245,7 +256,7 @@ void PackedConv2d::run_gemm_paths(const float* in, int n, int h, int w, float* o
           ptrs1[r] = scratch + static_cast<size_t>(r) * K;
         }
         const size_t o = static_cast<size_t>(m0) * ldc + static_cast<size_t>(g) * oc_pg_;
-        igemm_block(rows, 1, K, ptrs1, group_w_[g], out + o, ldc, residual ? residual + o : nullptr, ldc, ep_);
+        igemm_block(rows, 1, K, ptrs1, group_w_[g], out + o, ldc, residual ? residual + o : nullptr, ldc, ep_, p0, p1);
       }
     }
   }

@@ -86,9 +86,10 @@ class PackedConv2d {
   void set_tile_rows(int rows) { tile_rows_ = rows; }
 
  private:
-  // Output pixels [m_begin, m_end) of the GEMM paths (m_begin a multiple of the tile).
+  // Output pixels [m_begin, m_end) (m_begin a multiple of the tile), the
+  // channels of panels [p0, p1) (p1 < 0: all; one group only), of the GEMM paths.
   void run_gemm_paths(const float* in, int n, int h, int w, float* out, float* scratch,
-                      const float* residual, int m_begin, int m_end) const;
+                      const float* residual, int m_begin, int m_end, int p0, int p1) const;
 
   Conv2dParams p_;
   Epilogue ep_;

@@ -68,13 +68,12 @@ ICIIA_ALWAYS_INLINE void f32_igemm_MRx8(int nc, int kc, int ks, const float* con
   }
 }
 
-// One microkernel variant: MR rows, all panels, activation Op.
+// One microkernel variant: MR rows, panels [p0, p1), activation Op.
 template <int MR, class Op>
-void igemm_rows(int ks, int kc, const float* const* a, const GemmPanels& w, float* c, size_t ldc, const float* res,
-                size_t ldr, const Epilogue& ep) {
+void igemm_rows(int ks, int kc, const float* const* a, const GemmPanels& w, int p0, int p1, float* c, size_t ldc,
+                const float* res, size_t ldr, const Epilogue& ep) {
   const Op op(ep);
-  const int panels = w.panels();
-  for (int p = 0; p < panels; ++p) {
+  for (int p = p0; p < p1; ++p) {
     const int nc = std::min(NR, w.n - p * NR);
     f32_igemm_MRx8<MR>(nc, kc, ks, a, w.panel(p), c + p * NR, ldc, res ? res + p * NR : nullptr, ldr, op);
   }
@@ -123,8 +122,8 @@ using GemvFn = void (*)(int, const float*, const GemmPanels&, int, int, float*, 
 constexpr GemvFn kGemvTable[detail::kFusedActs] = {gemv_row<detail::ActIdentity>, gemv_row<detail::ActRelu>,
                                                    gemv_row<detail::ActClip>, gemv_row<detail::ActHardSwish>};
 
-using IgemmRowsFn = void (*)(int, int, const float* const*, const GemmPanels&, float*, size_t, const float*, size_t,
-                             const Epilogue&);
+using IgemmRowsFn = void (*)(int, int, const float* const*, const GemmPanels&, int, int, float*, size_t,
+                             const float*, size_t, const Epilogue&);
 
 template <class Op>
 constexpr IgemmRowsFn kRowsByMR[kGemmMaxRows] = {igemm_rows<1, Op>, igemm_rows<2, Op>, igemm_rows<3, Op>,
@@ -151,12 +150,16 @@ int gemm_default_tile_rows() {
 }
 
 void igemm_block(int rows, int ks, int kc, const float* const* a, const GemmPanels& w, float* c, size_t ldc,
-                 const float* residual, size_t ldr, const Epilogue& ep) {
+                 const float* residual, size_t ldr, const Epilogue& ep, int p0, int p1) {
   assert(w.k == ks * kc);
   assert(rows >= 1 && rows <= kGemmMaxRows);
-  kIgemmTable[detail::fused_activation(ep)][rows - 1](ks, kc, a, w, c, ldc, residual, ldr, ep);
-  if (detail::needs_activation_pass(ep))
-    for (int r = 0; r < rows; ++r) apply_activation(ep, c + r * ldc, w.n);
+  if (p1 < 0) p1 = w.panels();
+  assert(p0 >= 0 && p0 <= p1 && p1 <= w.panels());
+  kIgemmTable[detail::fused_activation(ep)][rows - 1](ks, kc, a, w, p0, p1, c, ldc, residual, ldr, ep);
+  if (detail::needs_activation_pass(ep)) {
+    const int n0 = p0 * kGemmNR, n1 = std::min(w.n, p1 * kGemmNR);
+    for (int r = 0; r < rows; ++r) apply_activation(ep, c + r * ldc + n0, n1 - n0);
+  }
 }
 
 PackedGemm::PackedGemm(int k, int n, std::span<const float> weight, std::span<const float> bias, const Epilogue& ep)

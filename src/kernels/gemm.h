@@ -58,12 +58,13 @@ GemmPanels pack_gemm_panels(int n, int k, WeightAt w, const float* bias) {
   return p;
 }
 
-// One block of `rows` (1..kGemmMaxRows) output rows, all w.n columns.
+// One block of `rows` (1..kGemmMaxRows) output rows, the columns of panels
+// [p0, p1) (p1 < 0: to the last), at their own offsets in c.
 // a: ks * rows pointers, tap-major (a[t * rows + r]), each to kc contiguous
 // floats; w.k must equal ks * kc. c row r at c + r * ldc, residual (nullable)
 // row r at residual + r * ldr; residual may alias c.
 void igemm_block(int rows, int ks, int kc, const float* const* a, const GemmPanels& w, float* c, size_t ldc,
-                 const float* residual, size_t ldr, const Epilogue& ep);
+                 const float* residual, size_t ldr, const Epilogue& ep, int p0 = 0, int p1 = -1);
 
 // Dense GEMM with packed weights: the Gemm / MatMul layer and the 1x1 conv.
 class PackedGemm {

@@ -104,16 +104,21 @@ void avg_pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int
   pool2d<false>(q, in, n, h, w, c, out);
 }
 
-void global_avg_pool(const float* in, int n, int h, int w, int c, float* out) {
+void global_avg_pool(const float* in, int n, int h, int w, int c, float* out, const Parallel& par) {
   if (n <= 0 || h <= 0 || w <= 0 || c <= 0)
     throw Error(ErrorCode::kInvalidArgument, "GlobalAveragePool: input must be non-empty");
   const size_t hw = static_cast<size_t>(h) * w;
   const f32x4 scale = splat(1.f / static_cast<float>(hw));
-  for (int b = 0; b < n; ++b) {
-    const float* img = in + static_cast<size_t>(b) * hw * c;
-    float* o = out + static_cast<size_t>(b) * c;
-    // 32 channels in 8 registers, summed down all pixels.
-    for (int ch = 0; ch < c; ch += 32) {
+  // Blocks of 32 channels of one image are independent (each sums its own
+  // pixels in the one order), so ranges of them go to the threads.
+  const int64_t blocks = (c + 31) / 32;
+  par.for_ranges(n * blocks, static_cast<int64_t>(hw) * 32, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t blk = begin; blk < end; ++blk) {
+      const size_t b = static_cast<size_t>(blk / blocks);
+      const int ch = static_cast<int>(blk % blocks) * 32;
+      const float* img = in + b * hw * c;
+      float* o = out + b * c;
+      // 32 channels in 8 registers, summed down all pixels.
       const int m = std::min(32, c - ch);
       f32x4 acc[8];
       for (auto& a : acc) a = zero();
@@ -128,7 +133,7 @@ void global_avg_pool(const float* in, int n, int h, int w, int c, float* out) {
         for (int j = 0; 4 * j < m; ++j) store_partial(o + ch + 4 * j, mul(acc[j], scale), std::min(4, m - 4 * j));
       }
     }
-  }
+  });
 }
 
 }  // namespace iciia::kernels

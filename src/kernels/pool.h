@@ -10,6 +10,7 @@
 
 #include <cstddef>
 
+#include "kernels/parallel.h"
 #include "kernels/window.h"
 
 namespace iciia::kernels {
@@ -26,8 +27,8 @@ struct Pool2dParams : Window2d {  // dilation: MaxPool only
 // or an empty output.
 void max_pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int c, float* out);
 void avg_pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int c, float* out);
-// out [n][c] = mean over h*w of in [n][h][w][c].
-void global_avg_pool(const float* in, int n, int h, int w, int c, float* out);
+// out [n][c] = mean over h*w of in [n][h][w][c]; blocks of channels spread over par.
+void global_avg_pool(const float* in, int n, int h, int w, int c, float* out, const Parallel& par = {});
 
 namespace ref {
 void max_pool2d(const Pool2dParams& p, const float* in, int n, int h, int w, int c, float* out);

@@ -165,34 +165,32 @@ void output_transform(const Conv2dParams& p, const Geometry& geo, const float* m
   const int OC = p.out_channels;
   const size_t pos_stride = static_cast<size_t>(geo.tiles) * OC, row = static_cast<size_t>(geo.ow) * OC;
   for (int64_t bi = band_begin; bi < band_end; ++bi) {
-    {
-      const int64_t b = bi / geo.th;
-      const int ty = static_cast<int>(bi % geo.th);
-      int64_t t = bi * geo.tw;
-      const int oy0 = ty * M, rows = std::min(M, geo.oh - oy0);
-      float* band = out + (static_cast<size_t>(b) * geo.oh + oy0) * row;
-      const float* rband = residual ? residual + (static_cast<size_t>(b) * geo.oh + oy0) * row : nullptr;
-      for (int tx = 0; tx < geo.tw; ++tx, ++t) {
-        const int ox0 = tx * M, cols = std::min(M, geo.ow - ox0);
-        const float* mt = m + static_cast<size_t>(t) * OC;
-        for (int c = 0; c < OC; c += 4) {
-          const int nc = std::min(4, OC - c);
-          f32x4 mm[A * A], tmp[M * A], y[M * M];
-          for (int pos = 0; pos < A * A; ++pos) mm[pos] = load_partial(mt + pos * pos_stride + c, nc);
-          for (int j = 0; j < A; ++j) Transform<M>::output(mm + j, A, tmp + j, A);        // A^T M
-          for (int i = 0; i < M; ++i) Transform<M>::output(tmp + i * A, 1, y + i * M, 1);  // (A^T M) A
-          const f32x4 bv = load(bias + c);
-          for (int i = 0; i < rows; ++i)
-            for (int j = 0; j < cols; ++j) {
-              const size_t at = i * row + static_cast<size_t>(ox0 + j) * OC + c;
-              f32x4 v = add(y[i * M + j], bv);
-              if (rband) v = add(v, load_partial(rband + at, nc));
-              store_partial(band + at, v, nc);
-            }
-        }
+    const int64_t b = bi / geo.th;
+    const int ty = static_cast<int>(bi % geo.th);
+    int64_t t = bi * geo.tw;
+    const int oy0 = ty * M, rows = std::min(M, geo.oh - oy0);
+    float* band = out + (static_cast<size_t>(b) * geo.oh + oy0) * row;
+    const float* rband = residual ? residual + (static_cast<size_t>(b) * geo.oh + oy0) * row : nullptr;
+    for (int tx = 0; tx < geo.tw; ++tx, ++t) {
+      const int ox0 = tx * M, cols = std::min(M, geo.ow - ox0);
+      const float* mt = m + static_cast<size_t>(t) * OC;
+      for (int c = 0; c < OC; c += 4) {
+        const int nc = std::min(4, OC - c);
+        f32x4 mm[A * A], tmp[M * A], y[M * M];
+        for (int pos = 0; pos < A * A; ++pos) mm[pos] = load_partial(mt + pos * pos_stride + c, nc);
+        for (int j = 0; j < A; ++j) Transform<M>::output(mm + j, A, tmp + j, A);        // A^T M
+        for (int i = 0; i < M; ++i) Transform<M>::output(tmp + i * A, 1, y + i * M, 1);  // (A^T M) A
+        const f32x4 bv = load(bias + c);
+        for (int i = 0; i < rows; ++i)
+          for (int j = 0; j < cols; ++j) {
+            const size_t at = i * row + static_cast<size_t>(ox0 + j) * OC + c;
+            f32x4 v = add(y[i * M + j], bv);
+            if (rband) v = add(v, load_partial(rband + at, nc));
+            store_partial(band + at, v, nc);
+          }
       }
-      if (ep.kind != ActKind::kNone) apply_activation(ep, band, rows * row);
     }
+    if (ep.kind != ActKind::kNone) apply_activation(ep, band, rows * row);
   }
 }
 

@@ -34,6 +34,7 @@ ThreadPool::ThreadPool(int threads) {
   if (threads < 1 || threads > kMaxThreads)
     throw Error(ErrorCode::kInvalidArgument,
                 "ThreadPool: threads " + std::to_string(threads) + " outside [1, " + std::to_string(kMaxThreads) + "]");
+  blocks_ = std::make_unique<Block[]>(threads);
   try {
     for (int w = 1; w < threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
   } catch (const std::system_error& e) {
@@ -78,14 +79,18 @@ std::shared_ptr<ThreadPool> ThreadPool::shared(int threads) {
 
 void ThreadPool::take_tasks(int worker) {
   t_in_task = true;
-  for (int i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) {
-    if (failed_.load(std::memory_order_relaxed)) continue;  // skip the rest once one failed
-    try {
-      call_(fn_, i, worker);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex_);
-      if (!error_) error_ = std::current_exception();
-      failed_.store(true, std::memory_order_relaxed);
+  const int n = threads();
+  for (int k = 0; k < n; ++k) {
+    Block& b = blocks_[(worker + k) % n];  // its own block first
+    for (int i; (i = b.next.fetch_add(1, std::memory_order_relaxed)) < b.end;) {
+      if (failed_.load(std::memory_order_relaxed)) continue;  // skip the rest once one failed
+      try {
+        call_(fn_, i, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);
+      }
     }
   }
   t_in_task = false;
@@ -127,10 +132,13 @@ void ThreadPool::run_erased(int tasks, void* fn, Call call) {
   }
   fn_ = fn;
   call_ = call;
-  tasks_ = tasks;
+  const int n = threads();
+  for (int w = 0; w < n; ++w) {
+    blocks_[w].next.store(static_cast<int>(static_cast<int64_t>(tasks) * w / n), std::memory_order_relaxed);
+    blocks_[w].end = static_cast<int>(static_cast<int64_t>(tasks) * (w + 1) / n);
+  }
   error_ = nullptr;
   failed_.store(false, std::memory_order_relaxed);
-  next_.store(0, std::memory_order_relaxed);
   busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   {

@@ -43,8 +43,11 @@ class ThreadPool {
   // Calls task(i, worker) for every i in [0, tasks), spread over the
   // threads; returns when all have returned. worker is in [0, threads()),
   // 0 being the caller, and no two calls running at once share one, so a
-  // task may use per-worker scratch. Tasks are handed out in order, one at a
-  // time, so a loaded core just takes fewer. The first exception a task
+  // task may use per-worker scratch. Thread w first runs the w-th contiguous
+  // block of tasks, so consecutive loops over the same index space (layer
+  // after layer of a backbone) find their data in that core's cache; then
+  // it takes what is left of the others' blocks, so a loaded core just
+  // finishes fewer. The first exception a task
   // throws is rethrown here once every task has finished or been skipped.
   // Nested calls (from inside a task) and calls while another thread is in
   // run() execute inline on the calling thread.
@@ -74,8 +77,11 @@ class ThreadPool {
   // (release), read by workers after they see the bump (acquire).
   void* fn_ = nullptr;
   Call call_ = nullptr;
-  int tasks_ = 0;
-  std::atomic<int> next_{0};
+  struct alignas(64) Block {
+    std::atomic<int> next{0};
+    int end = 0;
+  };
+  std::unique_ptr<Block[]> blocks_;  // one per thread
   std::atomic<int> busy_workers_{0};  // workers not yet done with this loop
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;

@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
+#include "kernels/pool.h"
 #include "onnx/onnx_writer.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -105,6 +106,8 @@ kernels::Conv2dParams conv_params(int in_c, int out_c, int k, int stride, int pa
 TEST(ParallelKernels, ConvolutionPathsMatchOneThreadBitForBit) {
   const ConvCase cases[] = {
       {"gemm1x1", conv_params(48, 40, 1, 1, 0), 23, 21, 0},
+      {"gemm1x1 on one pixel (split by channels)", conv_params(960, 240, 1, 1, 0), 1, 1, 0},
+      {"indirect on a 2x2 map (split by channels)", conv_params(64, 200, 3, 1, 1), 2, 2, 0},
       {"depthwise 3x3", conv_params(72, 72, 3, 1, 1, 72), 29, 27, 0},
       {"depthwise 5x5 stride 2", conv_params(40, 40, 5, 2, 2, 40), 31, 30, 0},
       {"indirect 3x3 stride 2", conv_params(32, 48, 3, 2, 1), 27, 25, 0},
@@ -148,6 +151,16 @@ TEST(ParallelKernels, GemmRowsAndSingleRowMatchOneThreadBitForBit) {
     gemm.run(a.data(), m, k, three.data(), n, nullptr, 0, 0, {&pool, 0});
     EXPECT_EQ(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)), 0);
   }
+}
+
+TEST(ParallelKernels, GlobalAveragePoolMatchesOneThreadBitForBit) {
+  ThreadPool pool(3);
+  const int n = 2, h = 14, w = 13, c = 200;
+  const auto in = test::random_floats(static_cast<size_t>(n) * h * w * c, 9);
+  std::vector<float> one(static_cast<size_t>(n) * c), three(one.size(), -7.f);
+  kernels::global_avg_pool(in.data(), n, h, w, c, one.data());
+  kernels::global_avg_pool(in.data(), n, h, w, c, three.data(), {&pool, 0});
+  EXPECT_EQ(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)), 0);
 }
 
 // ---- The engine: a whole backbone on 1, 2 and 3 threads ----

@@ -151,32 +151,39 @@ class BinaryStep : public Step {
              std::vector<float> const_b, kernels::Epilogue ep)
       : op_(op), bc_(bc), a_(a), b_(b), out_(out), const_a_(std::move(const_a)), const_b_(std::move(const_b)), ep_(ep) {}
 
-  void run(float* arena, float*, const kernels::Parallel&) const override {
+  // Rows of the innermost axis are independent: ranges of them go to the
+  // threads (memory-bound, but the rows a thread takes are mostly those its
+  // core just wrote in the layer before).
+  void run(float* arena, float*, const kernels::Parallel& par) const override {
     const float* a = const_a_.empty() ? arena + a_ : const_a_.data();
     const float* b = const_b_.empty() ? arena + b_ : const_b_.data();
-    switch (op_) {
-      case BinOp::kAdd: loop<BinOp::kAdd>(a, b, arena + out_); break;
-      case BinOp::kSub: loop<BinOp::kSub>(a, b, arena + out_); break;
-      case BinOp::kMul: loop<BinOp::kMul>(a, b, arena + out_); break;
-      case BinOp::kDiv: loop<BinOp::kDiv>(a, b, arena + out_); break;
-    }
+    const auto& d = bc_.dims;
+    par.for_ranges(d[0] * d[1] * d[2], d[3] * 4, 1, [&](int64_t begin, int64_t end, int) {
+      switch (op_) {
+        case BinOp::kAdd: loop<BinOp::kAdd>(a, b, arena + out_, begin, end); break;
+        case BinOp::kSub: loop<BinOp::kSub>(a, b, arena + out_, begin, end); break;
+        case BinOp::kMul: loop<BinOp::kMul>(a, b, arena + out_, begin, end); break;
+        case BinOp::kDiv: loop<BinOp::kDiv>(a, b, arena + out_, begin, end); break;
+      }
+    });
   }
 
  private:
+  // Rows [begin, end) of the d[0] x d[1] x d[2] rows.
   template <BinOp op>
-  void loop(const float* a, const float* b, float* y) const {
+  void loop(const float* a, const float* b, float* y, int64_t begin, int64_t end) const {
     const auto& d = bc_.dims;
     const auto& sa = bc_.stride_a;
     const auto& sb = bc_.stride_b;
-    for (int64_t i0 = 0; i0 < d[0]; ++i0)
-      for (int64_t i1 = 0; i1 < d[1]; ++i1)
-        for (int64_t i2 = 0; i2 < d[2]; ++i2) {
-          const float* ra = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-          const float* rb = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-          row<op>(ra, sa[3], rb, sb[3], y, d[3]);
-          if (ep_.kind != kernels::ActKind::kNone) kernels::apply_activation(ep_, y, static_cast<size_t>(d[3]));
-          y += d[3];
-        }
+    y += begin * d[3];
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t i0 = r / (d[1] * d[2]), i1 = r / d[2] % d[1], i2 = r % d[2];
+      const float* ra = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+      const float* rb = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+      row<op>(ra, sa[3], rb, sb[3], y, d[3]);
+      if (ep_.kind != kernels::ActKind::kNone) kernels::apply_activation(ep_, y, static_cast<size_t>(d[3]));
+      y += d[3];
+    }
   }
 
   BinOp op_;

@@ -43,7 +43,9 @@ void infer_reduce_mean(InferContext& ctx) {
 class GlobalAverageStep : public Step {
  public:
   GlobalAverageStep(int n, int h, int w, int c, int64_t in, int64_t out) : n_(n), h_(h), w_(w), c_(c), in_(in), out_(out) {}
-  void run(float* arena, float*, const kernels::Parallel&) const override { kernels::global_avg_pool(arena + in_, n_, h_, w_, c_, arena + out_); }
+  void run(float* arena, float*, const kernels::Parallel& par) const override {
+    kernels::global_avg_pool(arena + in_, n_, h_, w_, c_, arena + out_, par);
+  }
 
  private:
   int n_, h_, w_, c_;
