@@ -1,21 +1,11 @@
 // TensorFlow.js's wasm backend (XNNPACK) in Node, configured as the
 // benchmark's anchors are: one thread, SIMD. The binary comes from the npm
 // package on disk (the backend's Node build reads it beside itself); nothing
-// is fetched.
+// is fetched. `tfjsBinary` is shared with the benchmark page
+// (tests/bench/browser/tfjs_web.mjs), which imports this module for it alone.
 //
 //   const { tf, backend } = await loadTfjsWasm();
 //   // backend = { version: '4.22.0', binary: 'tfjs-backend-wasm-simd.wasm', simd: true, threads: 1 }
-
-/** Whether the tfjs packages are installed in tests/ort (they are optional for everything else). */
-export async function tfjsInstalled() {
-  try {
-    import.meta.resolve('@tensorflow/tfjs-backend-wasm');
-    import.meta.resolve('@tensorflow/tfjs-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The binary the backend picks from the flags it initialised with (backend_wasm.js, getPathToWasmBinary). */
 export function tfjsBinary(tf) {
