@@ -141,7 +141,7 @@ function cacheHits(what, kind, r) {
 
 const loadBefore = loadavg();
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD)`);
-console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(', ')}`);
+console.log(`${new Date().toISOString()}: load average before: ${loadBefore.map((x) => x.toFixed(2)).join(', ')}`);
 for (const b of bundles) console.log(`${b.label}: test frame ${b.image.width}x${b.image.height}x${b.image.channels} (raw pixels)`);
 
 // results[bundle][backend][kind] = page results, one per repetition.
@@ -181,7 +181,7 @@ try {
   process.exit(1);
 }
 const loadAfter = loadavg();
-console.log(`load average after: ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`);
+console.log(`${new Date().toISOString()}: load average after: ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`);
 if (kinds.includes('warm')) console.log(`warm starts: ${hitsWarm} of ${resourcesWarm} resources from a cache (transferSize 0)`);
 
 // The first answers of the two backends side by side (not asserted: two engines' float orders differ).
