@@ -33,7 +33,8 @@ fi
 
 # npm ci only when a lock file changed since the last install: web/ (the
 # package), tests/ort/ (onnxruntime-web, the reference the engine is
-# checked and benchmarked against), tests/browser/ (playwright-core, which
+# checked and benchmarked against, and TF.js's wasm backend, the second
+# benchmark anchor), tests/browser/ (playwright-core, which
 # and puppeteer-core, which drive Debian's chromium and firefox-esr above;
 # neither downloads a browser of its own), tests/consumers/ (the bundlers the
 # consumer apps are built with: Vite, webpack, esbuild) and data/ (the

@@ -8,14 +8,22 @@
 // two vector add pipes (Zen, recent Intel) issue twice that, so the table
 // also gives the fraction of 8 multiply-adds per cycle.
 //
+// A second anchor, TensorFlow.js's wasm backend (XNNPACK; one thread, its
+// SIMD binary), runs the same graph rebuilt from tfjs-core ops with the ONNX
+// file's weights (tests/ort/tfjs_graph.mjs), interleaved with the other two;
+// its output must match onnxruntime-web's within 1e-4 * max(1, max |ort|) or
+// the run fails. A model with an op that builder does not map, or a machine
+// without the tfjs packages, gets no TF.js column, and the output says why.
+//
 //   node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224]
 //        [--warmup 5] [--reps 20] [--profile] [--browser [--chromium /usr/bin/chromium]]
 //
-// By default both run in this Node process. --browser runs the same comparison
+// By default all run in this Node process. --browser runs the same comparison
 // in headless Debian Chromium driven by playwright-core (tests/browser/): a
-// page served from 127.0.0.1 imports our package (web/dist) and
-// onnxruntime-web's ESM build, measures the clock and times both engines there
-// with the same code (browser/measure.mjs), and Node prints the same table.
+// page served from 127.0.0.1 imports our package (web/dist), onnxruntime-web's
+// ESM build and TF.js's browser builds, measures the clock and times the
+// engines there with the same code (browser/measure.mjs), and Node prints the
+// same table.
 // Offline: only loopback, and only an allow-list of files (browser/run.mjs);
 // a page request off the list fails the run.
 //
@@ -57,18 +65,47 @@ const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
 const plan = `${warmup} warm-ups, ${reps} interleaved repetitions`;
 
 function printTableHead() {
-  console.log('| model | MACs | ours ms | onnxruntime-web ms | ours / ort | % of SIMD128 peak (4 MAC/cycle) | % of 8 MAC/cycle | max |ours - ort| |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| model | MACs | ours ms | onnxruntime-web ms | TF.js-wasm ms | ours / ort | ours / tfjs | ' +
+    '% of SIMD128 peak (4 MAC/cycle) | % of 8 MAC/cycle | max |ours - ort| | max |tfjs - ort| |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 }
 
-/** r: { macs, oursMedian, refMedian, maxAbsDiff, steps? } */
+// Models without a TF.js column (and why), and TF.js outputs off the reference: printed after the table.
+const tfjsAbsent = [];
+const tfjsOff = [];
+
+/** r: { macs, oursMedian, refMedian, maxAbsDiff, refMaxAbs, tfjsMedian?, tfjsMaxAbsDiff?, tfjsAbsent?, steps? } */
 function printRow(path, r, ghz) {
-  const mo = r.oursMedian, mr = r.refMedian;
+  const mo = r.oursMedian, mr = r.refMedian, mt = r.tfjsMedian;
   const peak = (r.macs / (mo / 1000)) / (4 * ghz * 1e9);
+  const hasTfjs = mt !== undefined;
+  if (!hasTfjs) tfjsAbsent.push(`${basename(path)}: ${r.tfjsAbsent ?? 'not run'}`);
+  else {
+    const tol = 1e-4 * Math.max(1, r.refMaxAbs);
+    if (!(r.tfjsMaxAbsDiff <= tol))
+      tfjsOff.push(`${basename(path)}: max |tfjs - ort| ${r.tfjsMaxAbsDiff} > ${tol.toExponential(2)} (1e-4 * max(1, max |ort| ${r.refMaxAbs}))`);
+  }
   console.log(`| ${basename(path)} | ${(r.macs / 1e6).toFixed(1)} M | ${mo.toFixed(2)} | ${mr.toFixed(2)} | ` +
-    `${(mo / mr).toFixed(2)} | ${(100 * peak).toFixed(0)}% | ${(50 * peak).toFixed(0)}% | ${r.maxAbsDiff.toExponential(1)} |`);
+    `${hasTfjs ? mt.toFixed(2) : '-'} | ${(mo / mr).toFixed(2)} | ${hasTfjs ? (mo / mt).toFixed(2) : '-'} | ` +
+    `${(100 * peak).toFixed(0)}% | ${(50 * peak).toFixed(0)}% | ${r.maxAbsDiff.toExponential(1)} | ` +
+    `${hasTfjs ? r.tfjsMaxAbsDiff.toExponential(1) : '-'} |`);
   if (r.steps) printProfile(path, r.steps);
 }
+
+/** After the table: the absent TF.js columns, and a failure for each TF.js output off the reference. */
+function printTfjsNotes() {
+  if (tfjsAbsent.length) {
+    console.log('\nno TF.js column:');
+    for (const line of tfjsAbsent) console.log(`  ${line}`);
+  }
+  if (tfjsOff.length) {
+    console.error('\nerror: TF.js output differs from onnxruntime-web\'s beyond the tolerance:');
+    for (const line of tfjsOff) console.error(`  ${line}`);
+    process.exitCode = 1;
+  }
+}
+
+const describeTfjs = (b) => `TF.js-wasm ${b.version} (${b.binary}, ${b.threads} thread${b.threads === 1 ? '' : 's'}, SIMD)`;
 
 function printProfile(path, steps) {
   const total = steps.reduce((a, s) => a + s.ms, 0);
@@ -93,35 +130,62 @@ function printProfile(path, steps) {
 }
 
 async function runInNode() {
-  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomVector }] = await Promise.all([
-    import('../../web/dist/index.js'),
-    import('../ort/ort_run.mjs'),
-    import('./clock.mjs'),
-    import('../common/random.mjs'),
-  ]);
+  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomVector }, { buildTfjsGraph }, { loadTfjsWasm }] =
+    await Promise.all([
+      import('../../web/dist/index.js'),
+      import('../ort/ort_run.mjs'),
+      import('./clock.mjs'),
+      import('../common/random.mjs'),
+      import('../ort/tfjs_graph.mjs'),
+      import('../ort/tfjs_wasm.mjs'),
+    ]);
   const ghz = await measureGhz();
   const core = await loadCore();
+  let tfjs = null, tfjsError = null;
+  try {
+    tfjs = await loadTfjsWasm();
+  } catch (e) {
+    tfjsError = e.message;
+  }
   const ortVersion = ort.env.versions?.web ? ` ${ort.env.versions.web}` : '';
   console.log(`machine: ${cpu}, ${ghz.toFixed(2)} GHz measured; node ${process.version}; ours: iciia core (${core.simdIsa()}), ` +
-    `reference: onnxruntime-web${ortVersion} (wasm, 1 thread, SIMD); ${plan}\n`);
+    `reference: onnxruntime-web${ortVersion} (wasm, 1 thread, SIMD); second anchor: ` +
+    `${tfjs ? describeTfjs(tfjs.backend) : `none (${tfjsError})`}; ${plan}\n`);
   printTableHead();
   const x = randomVector(count, 7);
   for (const path of values.model) {
     const bytes = new Uint8Array(readFileSync(path));
     const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
     const ortSession = await createOrtSession(bytes);
+    let graph = null, absent = tfjsError;
     try {
+      if (tfjs) {
+        try {
+          graph = buildTfjsGraph(tfjs.tf, bytes, { inputDims: dims });
+        } catch (e) {
+          if (e.name !== 'TfjsGraphError') throw e;
+          absent = e.message;
+        }
+      }
       const info = ours.info();
       const inputName = ortSession.inputNames[0];
       const outName = info.readable[0];
+      if (graph && graph.outputName !== outName) {
+        absent = `the TF.js graph computes ${graph.outputName}, the benchmark compares ${outName}`;
+        graph.dispose();
+        graph = null;
+      }
       const runRef = async () => (await runOrt(ortSession, { [inputName]: { dims, data: x } }, [outName]))[outName].data;
-      const r = await comparePair({ ours, runRef, x, outName, warmup, reps });
-      printRow(path, { ...r, macs: info.macs, steps: values.profile ? profileSteps(ours, x) : null }, ghz);
+      const runTfjs = graph && (() => graph.run(x));
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
+      printRow(path, { ...r, tfjsAbsent: absent, macs: info.macs, steps: values.profile ? profileSteps(ours, x) : null }, ghz);
     } finally {
       ours.delete();
+      graph?.dispose();
       await ortSession.release?.();
     }
   }
+  printTfjsNotes();
 }
 
 async function runInBrowser() {
@@ -139,7 +203,8 @@ async function runInBrowser() {
     const e = bench.env;
     const ortVersion = e.ortVersion ?? e.ortPackageVersion;
     console.log(`machine: ${cpu}, ${e.ghz.toFixed(2)} GHz measured in the page; Chromium ${e.chromiumVersion}; ` +
-      `ours: iciia core (${e.simdIsa}), reference: onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); ${plan}`);
+      `ours: iciia core (${e.simdIsa}), reference: onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); second anchor: ` +
+      `${e.tfjsBackend ? describeTfjs(e.tfjsBackend) : `none (${e.tfjsError})`}; ${plan}`);
     console.log(`ran in headless Chromium ${e.chromiumVersion} (${e.executablePath}${e.versionLine ? `: ${e.versionLine}` : ''}), ` +
       `driven by playwright-core ${e.playwrightVersion} from node ${process.version}; page on ${e.origin}, ` +
       `${e.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}, ` +
@@ -148,8 +213,9 @@ async function runInBrowser() {
     // Stop at the first request off the allow-list (reported below).
     for (let i = 0; i < values.model.length && !bench.violations().length; i++) {
       const r = await bench.runModel(i, { dims, warmup, reps, profile: values.profile });
-      printRow(values.model[i], r, e.ghz);
+      printRow(values.model[i], { ...r, tfjsAbsent: r.tfjsAbsent ?? e.tfjsError }, e.ghz);
     }
+    printTfjsNotes();
   } finally {
     audit = await bench.close();
   }

@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
 
 import { runIfMain } from '../common/script.mjs';
+import { WIRE_LEN, fields, text } from './onnx_proto.mjs';
 import { readSafetensorsFile, writeSafetensorsFile } from './safetensors.mjs';
 
 export { ort };
@@ -69,34 +70,15 @@ export function configureOrt() {
 }
 
 // ---------------------------------------------------------------------------
-// A minimal, bounded protobuf wire-format walker: just enough of ONNX to add
-// graph outputs (ModelProto.graph = 7, GraphProto.node = 1 / output = 12 /
-// value_info = 13, NodeProto.output = 2, ValueInfoProto.name = 1).
-
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
+// Graph outputs, edited with the bounded wire-format walker of onnx_proto.mjs
+// (ModelProto.graph = 7, GraphProto.node = 1 / output = 12 / value_info = 13,
+// NodeProto.output = 2, ValueInfoProto.name = 1).
 
 class OnnxEditError extends Error {
   constructor(message) {
     super(message);
     this.name = 'OnnxEditError';
   }
-}
-
-/** Reads a varint at `pos` (< end). Returns [value, next]; value is Infinity if above 2^53. */
-function readVarint(bytes, pos, end) {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= end) throw new OnnxEditError(`truncated varint at byte ${pos}`);
-    const b = bytes[pos++];
-    value += (b & 0x7f) * scale;
-    scale *= 128;
-    if ((b & 0x80) === 0) return [value > Number.MAX_SAFE_INTEGER ? Infinity : value, pos];
-  }
-  throw new OnnxEditError(`varint longer than 10 bytes at byte ${pos}`);
 }
 
 function encodeVarint(value) {
@@ -109,45 +91,6 @@ function encodeVarint(value) {
   out.push(v);
   return Uint8Array.from(out);
 }
-
-/** Yields {field, wire, tagStart, start, end} for each field of the message bytes[begin, end). */
-function* fields(bytes, begin, end) {
-  let pos = begin;
-  while (pos < end) {
-    const tagStart = pos;
-    let tag;
-    [tag, pos] = readVarint(bytes, pos, end);
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (field === 0) throw new OnnxEditError(`field number 0 at byte ${tagStart}`);
-    let start = pos;
-    switch (wire) {
-      case WIRE_VARINT:
-        [, pos] = readVarint(bytes, pos, end);
-        break;
-      case WIRE_I64:
-        pos += 8;
-        break;
-      case WIRE_I32:
-        pos += 4;
-        break;
-      case WIRE_LEN: {
-        let len;
-        [len, start] = readVarint(bytes, pos, end);
-        if (len > end - start) throw new OnnxEditError(`field ${field} at byte ${tagStart}: length ${len} exceeds its message`);
-        pos = start + len;
-        break;
-      }
-      default:
-        throw new OnnxEditError(`unsupported wire type ${wire} at byte ${tagStart}`);
-    }
-    if (pos > end) throw new OnnxEditError(`field ${field} at byte ${tagStart} runs past its message`);
-    yield { field, wire, tagStart, start, end: pos };
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const text = (bytes, f) => utf8.decode(bytes.subarray(f.start, f.end));
 
 function valueInfoName(bytes, f) {
   let name = '';

@@ -9,22 +9,27 @@ export const median = (xs) => {
 
 /**
  * Our backbone against the reference on the same input: `warmup` runs of each,
- * then `reps` interleaved timed runs (ours, then the reference), then one more
- * run of each to compare outputs.
+ * then `reps` interleaved timed runs (ours, then the reference, then the
+ * second anchor if given), then one more run of each to compare outputs.
  * @param {object} a
  * @param {{run(x: Float32Array): void, read(name: string): Float32Array}} a.ours a core.Backbone
  * @param {() => Promise<ArrayLike<number>>} a.runRef one reference run, resolving to its `outName` values
+ * @param {(() => ArrayLike<number> | Promise<ArrayLike<number>>) | null} [a.runTfjs] one run of the
+ *   second anchor (TF.js), returning or resolving to its output, or null
  * @param {Float32Array} a.x
  * @param {string} a.outName
- * @returns {Promise<{oursMs: number[], refMs: number[], oursMedian: number, refMedian: number, maxAbsDiff: number}>}
+ * @returns {Promise<{oursMs: number[], refMs: number[], oursMedian: number, refMedian: number, maxAbsDiff: number,
+ *   refMaxAbs: number, tfjsMs?: number[], tfjsMedian?: number, tfjsMaxAbsDiff?: number}>}
+ *   maxAbsDiff: max |ours - reference|; tfjsMaxAbsDiff: max |TF.js - reference|; refMaxAbs: max |reference|
  */
-export async function comparePair({ ours, runRef, x, outName, warmup, reps }) {
+export async function comparePair({ ours, runRef, runTfjs = null, x, outName, warmup, reps }) {
   const runOurs = () => ours.run(x);
   for (let i = 0; i < warmup; i++) {
     runOurs();
     await runRef();
+    if (runTfjs) await runTfjs();
   }
-  const oursMs = [], refMs = [];
+  const oursMs = [], refMs = [], tfjsMs = [];
   for (let i = 0; i < reps; i++) {
     let t = performance.now();
     runOurs();
@@ -32,13 +37,25 @@ export async function comparePair({ ours, runRef, x, outName, warmup, reps }) {
     t = performance.now();
     await runRef();
     refMs.push(performance.now() - t);
+    if (runTfjs) {
+      t = performance.now();
+      await runTfjs();
+      tfjsMs.push(performance.now() - t);
+    }
   }
   const refOut = await runRef();
   runOurs();
   const ourOut = ours.read(outName);
-  let maxAbsDiff = ourOut.length === refOut.length ? 0 : Infinity;
-  for (let i = 0; i < ourOut.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ourOut[i] - refOut[i]));
-  return { oursMs, refMs, oursMedian: median(oursMs), refMedian: median(refMs), maxAbsDiff };
+  const diff = (out) => {
+    let m = out.length === refOut.length ? 0 : Infinity;
+    for (let i = 0; i < out.length; i++) m = Math.max(m, Math.abs(out[i] - refOut[i]));
+    return m;
+  };
+  let refMaxAbs = 0;
+  for (let i = 0; i < refOut.length; i++) refMaxAbs = Math.max(refMaxAbs, Math.abs(refOut[i]));
+  const r = { oursMs, refMs, oursMedian: median(oursMs), refMedian: median(refMs), maxAbsDiff: diff(ourOut), refMaxAbs };
+  if (runTfjs) Object.assign(r, { tfjsMs, tfjsMedian: median(tfjsMs), tfjsMaxAbsDiff: diff(await runTfjs()) });
+  return r;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The in-page half of the in-browser benchmarks: loads our package (web/dist,
-// wasm from web/wasm) and onnxruntime-web's ESM wasm build, and exposes
+// wasm from web/wasm), onnxruntime-web's ESM wasm build and, when asked,
+// TF.js's wasm backend (tfjs_web.mjs), and exposes
 // window.iciiaBench for the Node drivers to call through page.evaluate:
 // { init, runModel } for `node tests/bench/backbone.mjs --browser` (run.mjs),
 // { env, recognize } for `node tests/bench/recognize.mjs`. Everything is
@@ -20,6 +21,7 @@ try {
   ]);
 
   let core = null;
+  let tfjs = null;
 
   const fetchBytes = async (url) => {
     const res = await fetch(url);
@@ -33,11 +35,21 @@ try {
    * just started keeps the cores busy for a second or two (its other
    * processes), which on a 2-core machine slows the clock probe by up to a third.
    */
-  async function init({ settleMs = 2000 } = {}) {
+  async function init({ settleMs = 2000, withTfjs = false } = {}) {
     await new Promise((r) => setTimeout(r, settleMs));
     const ghz = await measureGhz();
     core = await loadCore();
+    let tfjsError = null;
+    if (withTfjs) {
+      try {
+        tfjs = await (await import('./tfjs_web.mjs')).loadTfjs();
+      } catch (e) {
+        tfjsError = String(e?.message ?? e);
+      }
+    }
     return {
+      tfjsBackend: tfjs?.backend ?? null,
+      tfjsError,
       ghz,
       simdIsa: core.simdIsa(),
       ortVersion: ort.env.versions?.web ?? null,
@@ -48,7 +60,8 @@ try {
   }
 
   /**
-   * One model: both engines on the same bytes and input, timed by measure.mjs.
+   * One model: our engine, onnxruntime-web and (if loaded and the graph maps) TF.js on the same bytes
+   * and input, timed by measure.mjs.
    * Returns plain data (it crosses back to Node).
    */
   async function runModel({ modelUrl, inputUrl, dims, warmup, reps, profile }) {
@@ -58,15 +71,30 @@ try {
     const x = new Float32Array((await fetchBytes(inputUrl)).buffer);
     if (x.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`input has ${x.length} values for dims [${dims}]`);
     const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
-    let session = null;
+    let session = null, graph = null, tfjsAbsent = tfjs ? null : 'TF.js not loaded';
     try {
       const info = ours.info();
       session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
       const inputName = session.inputNames[0];
       const outName = info.readable[0];
+      if (tfjs) {
+        const { buildTfjsGraph } = await import('/tests/ort/tfjs_graph.mjs');
+        try {
+          graph = buildTfjsGraph(tfjs.tf, bytes, { inputDims: dims });
+          if (graph.outputName !== outName) {
+            tfjsAbsent = `the TF.js graph computes ${graph.outputName}, the benchmark compares ${outName}`;
+            graph.dispose();
+            graph = null;
+          }
+        } catch (e) {
+          if (e.name !== 'TfjsGraphError') throw e;
+          tfjsAbsent = e.message;
+        }
+      }
       const runRef = async () =>
         (await session.run({ [inputName]: new ort.Tensor('float32', x, dims) }, [outName]))[outName].data;
-      const r = await comparePair({ ours, runRef, x, outName, warmup, reps });
+      const runTfjs = graph && (() => graph.run(x));
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
       return {
         macs: info.macs,
         oursMs: r.oursMs,
@@ -74,10 +102,13 @@ try {
         oursMedian: r.oursMedian,
         refMedian: r.refMedian,
         maxAbsDiff: r.maxAbsDiff,
+        refMaxAbs: r.refMaxAbs,
+        ...(graph ? { tfjsMs: r.tfjsMs, tfjsMedian: r.tfjsMedian, tfjsMaxAbsDiff: r.tfjsMaxAbsDiff } : { tfjsAbsent }),
         steps: profile ? profileSteps(ours, x) : null,
       };
     } finally {
       ours.delete();
+      graph?.dispose();
       await session?.release?.();
       status('idle');
     }

@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { addPackageRoutes, ROOT, urlPath } from '../../../scripts/server.mjs';
 import { DEFAULT_CHROMIUM, openBrowser } from '../../browser/harness.mjs';
 import { ORT_DIST } from './ort_web.mjs';
+import { TFJS_DIST, TFJS_SCRIPTS } from './tfjs_web.mjs';
 
 const ORT_PROJECT = join(ROOT, 'tests/ort');
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
@@ -40,6 +41,36 @@ export function addOrtRoutes(routes) {
 }
 
 /**
+ * Adds TF.js's browser builds (tfjs-core, the wasm backend) and the one
+ * binary the page makes it use (SIMD, non-threaded) under TFJS_DIST, and the
+ * modules that build the graph; returns the wasm backend's version, or throws
+ * saying what is missing.
+ */
+export function addTfjsRoutes(routes) {
+  const require = createRequire(join(ORT_PROJECT, 'package.json'));
+  const dirs = {};
+  for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm']) {
+    try {
+      dirs[pkg] = dirname(require.resolve(`${pkg}/package.json`));
+    } catch (e) {
+      throw new Error(`${pkg} is not installed in tests/ort (run scripts/setup.sh, or \`npm ci\` there): ${e.message}`);
+    }
+  }
+  const files = {
+    [TFJS_SCRIPTS[0]]: join(dirs['@tensorflow/tfjs-core'], 'dist', TFJS_SCRIPTS[0]),
+    [TFJS_SCRIPTS[1]]: join(dirs['@tensorflow/tfjs-backend-wasm'], 'dist', TFJS_SCRIPTS[1]),
+    'tfjs-backend-wasm-simd.wasm': join(dirs['@tensorflow/tfjs-backend-wasm'], 'dist', 'tfjs-backend-wasm-simd.wasm'),
+  };
+  for (const [name, file] of Object.entries(files)) {
+    if (!existsSync(file)) throw new Error(`missing ${file}`);
+    routes.set(`${TFJS_DIST}${name}`, { file });
+  }
+  for (const f of ['tests/bench/browser/tfjs_web.mjs', 'tests/ort/tfjs_wasm.mjs', 'tests/ort/tfjs_graph.mjs', 'tests/ort/onnx_proto.mjs'])
+    routes.set(urlPath(join(ROOT, f)), { file: join(ROOT, f) });
+  return JSON.parse(readFileSync(join(dirs['@tensorflow/tfjs-backend-wasm'], 'package.json'), 'utf8')).version;
+}
+
+/**
  * The allow-list: URL path → { file } or { bytes }. The page, its modules,
  * the package, onnxruntime-web's wasm build, the models and the input.
  */
@@ -57,12 +88,18 @@ export function addPageRoutes(files) {
 function allowList(models, input) {
   const files = new Map();
   const ortVersion = addPageRoutes(files);
+  let tfjsVersion = null, tfjsError = null;
+  try {
+    tfjsVersion = addTfjsRoutes(files);
+  } catch (e) {
+    tfjsError = e.message;
+  }
   models.forEach((m, i) => {
     if (!existsSync(m)) throw new Error(`missing ${m}`);
     files.set(`/models/${i}/${encodeURIComponent(basename(m))}`, { file: m });
   });
   files.set('/input.f32', { bytes: new Uint8Array(input.buffer, input.byteOffset, input.byteLength) });
-  return { files, ortVersion };
+  return { files, ortVersion, tfjsVersion, tfjsError };
 }
 
 /**
@@ -77,7 +114,7 @@ export async function openBrowserBench({
   settleMs = 2000,
   log = (l) => console.error(l),
 }) {
-  const { files, ortVersion } = allowList(models, input);
+  const { files, ortVersion, tfjsVersion, tfjsError } = allowList(models, input);
   // No CSP: this page measures engines, the demo's tests check the policy.
   const browser = await openBrowser({ routes: files, csp: null, executablePath, log });
   try {
@@ -87,12 +124,14 @@ export async function openBrowserBench({
     await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
     const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
     if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
-    const pageEnv = await page.evaluate((o) => window.iciiaBench.init(o), { settleMs });
+    const pageEnv = await page.evaluate((o) => window.iciiaBench.init(o), { settleMs, withTfjs: tfjsVersion !== null });
+    pageEnv.tfjsError ??= tfjsError;
 
     const env = {
       ...pageEnv,
       ...versions, // product e.g. Chrome/156.0.8078.79; versionLine e.g. Chromium 156.0.8078.79 built on Debian GNU/Linux 12 (bookworm)
       ortPackageVersion: ortVersion,
+      tfjsPackageVersion: tfjsVersion,
       origin: browser.origin,
       allowListSize: files.size,
     };
