@@ -14,13 +14,22 @@ fi
 cmake --build build/wasm -j"$JOBS"
 
 # One glue per environment, one binary for both (wasm/CMakeLists.txt): the
-# environment must not have changed a byte of the WebAssembly.
-if ! cmp -s build/wasm/iciia_core.wasm build/wasm/iciia_core.node.wasm; then
-  echo "build: iciia_core.wasm and iciia_core.node.wasm differ; the package ships one binary for both" >&2
-  exit 1
-fi
+# environment must not have changed a byte of the WebAssembly. Same for the
+# threads build.
+for pair in "iciia_core.wasm iciia_core.node.wasm" "iciia_core.mt.wasm iciia_core.mt.node.wasm"; do
+  set -- $pair
+  if ! cmp -s "build/wasm/$1" "build/wasm/$2"; then
+    echo "build: $1 and $2 differ; the package ships one binary for both environments" >&2
+    exit 1
+  fi
+done
 mkdir -p web/wasm
-cp -u build/wasm/iciia_core.mjs build/wasm/iciia_core.wasm build/wasm/iciia_core.node.mjs web/wasm/
+cp -u build/wasm/iciia_core.mjs build/wasm/iciia_core.wasm build/wasm/iciia_core.node.mjs \
+  build/wasm/iciia_core.mt.mjs build/wasm/iciia_core.mt.wasm build/wasm/iciia_core.mt.worker.js \
+  build/wasm/iciia_core.mt.node.mjs web/wasm/
+# Node runs the pthread worker script as CommonJS only under a .cjs name
+# inside this "type": "module" package (web/src/platform_node.ts).
+cp -u build/wasm/iciia_core.mt.node.worker.js web/wasm/iciia_core.mt.node.worker.cjs
 # The design the package's documentation cites ships inside it.
 mkdir -p web/docs
 cp -u docs/design.md web/docs/design.md

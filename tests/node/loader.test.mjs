@@ -12,6 +12,7 @@ import { CoreLoadError, loadCore } from '../../web/dist/index.js';
 import { repoRoot } from './helpers.mjs';
 
 const WASM = readFileSync(join(repoRoot, 'web/wasm/iciia_core.wasm'));
+const WASM_MT = readFileSync(join(repoRoot, 'web/wasm/iciia_core.mt.wasm'));
 const PAGE = '<!doctype html><html><head><title>My app</title></head><body>Not found</body></html>';
 
 describe('loading the core', () => {
@@ -22,6 +23,7 @@ describe('loading the core', () => {
     server = createServer((req, res) => {
       served.push(req.url);
       if (req.url === '/ok/iciia_core.wasm') res.writeHead(200, { 'Content-Type': 'application/wasm' }).end(WASM);
+      else if (req.url === '/ok/iciia_core.mt.wasm') res.writeHead(200, { 'Content-Type': 'application/wasm' }).end(WASM_MT);
       else if (req.url.startsWith('/spa/')) res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
       else if (req.url === '/empty/iciia_core.wasm') res.writeHead(200, { 'Content-Type': 'application/wasm' }).end();
       else res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' }).end(PAGE);
@@ -42,11 +44,28 @@ describe('loading the core', () => {
   });
 
   test('wasmPaths: a folder URL, or the file itself', async () => {
-    const a = await loadCore({ wasmPaths: `${origin}/ok/` });
+    const a = await loadCore({ wasmPaths: `${origin}/ok/`, threads: 1 });
     assert.equal(a.simdIsa(), 'wasmsimd');
-    assert.equal(await loadCore({ wasmPaths: `${origin}/ok` }), a, 'a folder without its slash is the same folder');
+    assert.equal(a.iciiaThreads, 1);
+    assert.equal(await loadCore({ wasmPaths: `${origin}/ok`, threads: 1 }), a, 'a folder without its slash is the same folder');
+    // A file's URL is the single-threaded core, whatever the thread count.
     assert.equal(await loadCore({ wasmPaths: new URL(`${origin}/ok/iciia_core.wasm`) }), a);
     assert.deepEqual(served.filter((u) => u.startsWith('/ok/')), ['/ok/iciia_core.wasm']);
+  });
+
+  test('threads: a folder serves the threads build too; one core per thread count; bad counts are TypeErrors', async () => {
+    const two = await loadCore({ wasmPaths: `${origin}/ok/`, threads: 2 });
+    assert.equal(two.iciiaThreads, 2);
+    assert.ok(served.includes('/ok/iciia_core.mt.wasm'));
+    assert.equal(await loadCore({ wasmPaths: `${origin}/ok/`, threads: 2 }), two);
+    assert.notEqual(await loadCore({ wasmPaths: `${origin}/ok/`, threads: 1 }), two);
+    const three = await loadCore({ threads: 3 });
+    assert.equal(three.iciiaThreads, 3);
+    assert.notEqual(three, two);
+    // wasmBinary is the single-threaded binary's bytes: one thread.
+    assert.equal((await loadCore({ wasmBinary: new Uint8Array(WASM), threads: 4 })).iciiaThreads, 1);
+    for (const threads of [0, -1, 1.5, 17, '2']) await assert.rejects(loadCore({ threads }), TypeError, String(threads));
+    await rejects({ wasmPaths: `${origin}/missing/`, threads: 2 }, /\/missing\/iciia_core\.mt\.wasm/, /HTTP 404/);
   });
 
   const rejects = (options, ...patterns) =>
@@ -58,14 +77,14 @@ describe('loading the core', () => {
     });
 
   test('an HTML 404 page: the URL, the status, the type and the start of the page', () =>
-    rejects({ wasmPaths: `${origin}/missing/` }, /\/missing\/iciia_core\.wasm/, /HTTP 404/, /text\/html/, /<!doctype html>/, /wasmPaths|wasmBinary/));
+    rejects({ wasmPaths: `${origin}/missing/`, threads: 1 }, /\/missing\/iciia_core\.wasm/, /HTTP 404/, /text\/html/, /<!doctype html>/, /wasmPaths|wasmBinary/));
 
   test("an SPA's index.html served with 200 for every path", () =>
-    rejects({ wasmPaths: `${origin}/spa/` }, /\/spa\/iciia_core\.wasm/, /HTTP 200/, /text\/html/, /<!doctype html><html><head><title>My app/));
+    rejects({ wasmPaths: `${origin}/spa/`, threads: 1 }, /\/spa\/iciia_core\.wasm/, /HTTP 200/, /text\/html/, /<!doctype html><html><head><title>My app/));
 
-  test('an empty body', () => rejects({ wasmPaths: `${origin}/empty/` }, /HTTP 200/, /an empty body/));
+  test('an empty body', () => rejects({ wasmPaths: `${origin}/empty/`, threads: 1 }, /HTTP 200/, /an empty body/));
 
-  test('nothing listening there', () => rejects({ wasmPaths: 'http://127.0.0.1:9/x/' }, /cannot fetch the WebAssembly core http:\/\/127\.0\.0\.1:9\/x\/iciia_core\.wasm/));
+  test('nothing listening there', () => rejects({ wasmPaths: 'http://127.0.0.1:9/x/', threads: 1 }, /cannot fetch the WebAssembly core http:\/\/127\.0\.0\.1:9\/x\/iciia_core\.wasm/));
 
   test('a local file that is not WebAssembly', () =>
     rejects({ wasmPaths: join(repoRoot, 'web/package.json') + '.wasm' }, /cannot read|not WebAssembly/));

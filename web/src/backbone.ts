@@ -23,6 +23,8 @@ export interface BackboneInfo {
   readonly macs: number;
   readonly steps: number;
   readonly arenaBytes: number;
+  /** Threads run() uses, the caller's included (WasmOptions.threads). */
+  readonly threads: number;
 }
 
 export class Backbone {
@@ -44,7 +46,7 @@ export class Backbone {
     }
     const m = await loadCore(options);
     const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
-    return new Backbone(core(() => m.Backbone.fromBytes(bytes, { inputDims: options.inputDims, tensors: options.tensors })));
+    return new Backbone(core(() => m.Backbone.fromBytes(bytes, { inputDims: options.inputDims, tensors: options.tensors, threads: m.iciiaThreads })));
   }
 
   private get handle(): CoreBackbone {

@@ -13,7 +13,7 @@ export interface CoreModule {
   };
   Session: new (model: CoreModel, capacity: number) => CoreSession;
   Backbone: {
-    fromBytes(bytes: Uint8Array, options: { inputDims?: number[]; tensors?: string[] }): CoreBackbone;
+    fromBytes(bytes: Uint8Array, options: { inputDims?: number[]; tensors?: string[]; threads?: number }): CoreBackbone;
   };
   readSafetensors(bytes: Uint8Array): {
     metadata: Record<string, string>;
@@ -32,6 +32,8 @@ export interface CoreModule {
         priorAlpha: number;
         /** The IndexedDB durability hint of commits. */
         durability: 'strict' | 'relaxed';
+        /** The backbone's threads (1 unless the module is the threads build). */
+        threads: number;
         onWarning?: (m: string) => void;
       },
     ): CoreRecognizer;
@@ -87,6 +89,8 @@ export interface CoreRecognizerInfo {
   adaptation: CoreAdaptation;
   adaptations: CoreAdaptation[];
   priorAlpha: number;
+  /** Threads the core's backbone runs on (1 with backend 'ort'). */
+  threads: number;
   /** With ICIIA weights only. */
   attention?: 'full' | 'causal';
   cached?: boolean;
@@ -138,7 +142,15 @@ export interface CoreBackbone {
   run(input: Float32Array): void;
   read(name: string): Float32Array;
   dims(name: string): number[];
-  info(): { inputName: string; inputDims: number[]; readable: string[]; macs: number; steps: number; arenaBytes: number };
+  info(): {
+    inputName: string;
+    inputDims: number[];
+    readable: string[];
+    macs: number;
+    steps: number;
+    arenaBytes: number;
+    threads: number;
+  };
   runProfiled(input: Float32Array): { label: string; kind: string; macs: number; ms: number }[];
   delete(): void;
 }

@@ -9,28 +9,57 @@ import { CoreLoadError } from './errors.js';
 import type { CoreModule } from './core.js';
 import { platform, type CoreVariant } from './platform.js';
 
-/** Options that say where the WebAssembly binary comes from. By default: beside the package's modules. */
+/** Options that say where the WebAssembly binary comes from (by default: beside the package's modules), and how many threads it may use. */
 export interface WasmOptions {
-  /** The `.wasm` bytes themselves (the package's `wasm/iciia_core.wasm`); nothing is fetched then. */
+  /** The `.wasm` bytes themselves (the package's `wasm/iciia_core.wasm`); nothing is fetched then, and the core runs single-threaded. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
    * Where `iciia_core.wasm` is served, if not beside the package's modules:
-   * its folder (URL prefix; in Node also a path) or the file's own URL.
+   * its folder (URL prefix; in Node also a path) or the file's own URL. A
+   * folder also serves the threads build's `iciia_core.mt.wasm`; a file's
+   * URL means the single-threaded core.
    */
   wasmPaths?: string | URL;
+  /**
+   * Threads the backbone runs on, the calling thread included. Default: the
+   * cores this context reports, at most 4, where threads are possible: Node,
+   * and cross-origin isolated pages and their workers (README, "Threads").
+   * Elsewhere the core runs on one thread whatever is asked, and says so in
+   * `info.threads`. Outputs do not depend on it, bit for bit.
+   */
+  threads?: number;
 }
 
-const VARIANT: CoreVariant = 'simd';
+/** Default thread count: the cores, at most this many (beyond it the backbone's short layers gain little). */
+export const MAX_DEFAULT_THREADS = 4;
+/** The most threads a core may be asked for. */
+export const MAX_THREADS = 16;
 
-const byUrl = new Map<string, Promise<CoreModule>>();
-const byBinary = new WeakMap<object, Promise<CoreModule>>();
+/** A loaded core and the thread count its backbones run with. */
+export type LoadedCore = CoreModule & { readonly iciiaThreads: number };
+
+const byUrl = new Map<string, Promise<LoadedCore>>();
+const byBinary = new WeakMap<object, Promise<LoadedCore>>();
+
+/** The thread count to run with: the option, or the default, where threads are possible at all. */
+async function threadCount(options: WasmOptions): Promise<number> {
+  const asked = options.threads;
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1 || asked > MAX_THREADS)) {
+    throw new TypeError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${String(asked)}`);
+  }
+  if (asked === 1 || options.wasmBinary !== undefined || platform().threadsUnavailable() !== null) return 1;
+  if (options.wasmPaths !== undefined && /\.wasm$/i.test(new URL(String(options.wasmPaths), 'x:/').pathname)) return 1;
+  return asked ?? Math.min(await platform().cores(), MAX_DEFAULT_THREADS);
+}
 
 /**
- * Loads the WebAssembly core once per binary location (or per `wasmBinary`
- * buffer). Rejects with a CoreLoadError when the engine lacks SIMD128
- * (`code` 'NoSimd') or the binary or glue cannot be had ('CoreLoad').
+ * Loads the WebAssembly core once per binary location and thread count (or
+ * per `wasmBinary` buffer). Rejects with a CoreLoadError when the engine
+ * lacks SIMD128 (`code` 'NoSimd') or the binary or glue cannot be had
+ * ('CoreLoad'), with a TypeError for a bad `threads`.
  */
-export function loadCore(options: WasmOptions = {}): Promise<CoreModule> {
+export async function loadCore(options: WasmOptions = {}): Promise<LoadedCore> {
+  const threads = await threadCount(options);
   if (options.wasmBinary !== undefined) {
     const b = options.wasmBinary;
     if (!(b instanceof Uint8Array) && !(b instanceof ArrayBuffer)) {
@@ -39,25 +68,26 @@ export function loadCore(options: WasmOptions = {}): Promise<CoreModule> {
     const key = b instanceof Uint8Array ? b.buffer : b;
     let hit = byBinary.get(key);
     if (!hit) {
-      hit = instantiate(async () => ({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b), where: 'options.wasmBinary' }));
+      hit = instantiate(async () => ({ bytes: b instanceof Uint8Array ? b : new Uint8Array(b), where: 'options.wasmBinary' }), 1);
       byBinary.set(key, hit);
       hit.catch(() => byBinary.delete(key));
     }
     return hit;
   }
-  return wasmLocation(options.wasmPaths).then((url) => {
-    let hit = byUrl.get(url.href);
-    if (!hit) {
-      hit = instantiate(() => readWasm(url));
-      byUrl.set(url.href, hit);
-      hit.catch(() => byUrl.delete(url.href));
-    }
-    return hit;
-  });
+  const variant: CoreVariant = threads > 1 ? 'simd-threads' : 'simd';
+  const url = await wasmLocation(options.wasmPaths, variant);
+  const key = `${url.href} ${threads}`;
+  let hit = byUrl.get(key);
+  if (!hit) {
+    hit = instantiate(() => readWasm(url), threads);
+    byUrl.set(key, hit);
+    hit.catch(() => byUrl.delete(key));
+  }
+  return hit;
 }
 
-async function wasmLocation(wasmPaths: string | URL | undefined): Promise<URL> {
-  if (wasmPaths === undefined) return platform().wasmUrl(VARIANT);
+async function wasmLocation(wasmPaths: string | URL | undefined, variant: CoreVariant): Promise<URL> {
+  if (wasmPaths === undefined) return platform().wasmUrl(variant);
   if (typeof wasmPaths !== 'string' && !(wasmPaths instanceof URL)) {
     throw new TypeError(`wasmPaths: expected a folder URL or the .wasm file's URL, got ${typeof wasmPaths}`);
   }
@@ -66,7 +96,7 @@ async function wasmLocation(wasmPaths: string | URL | undefined): Promise<URL> {
   const url = await platform().resolve(s);
   // resolve() of a path drops the trailing slash; a folder gets it back.
   if (s.endsWith('/') && !url.pathname.endsWith('/')) url.pathname += '/';
-  return url.pathname.endsWith('/') ? new URL('iciia_core.wasm', url) : url;
+  return url.pathname.endsWith('/') ? new URL(variant === 'simd' ? 'iciia_core.wasm' : 'iciia_core.mt.wasm', url) : url;
 }
 
 // The smallest module using a v128 instruction: (func (result v128) v128.const 0).
@@ -76,7 +106,8 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 const WASM_MAGIC = [0, 97, 115, 109];
 
-const HINT = "serve the package's wasm/iciia_core.wasm there, or pass wasmPaths (where it is served) or wasmBinary (its bytes)";
+const HINT =
+  "serve the package's wasm/iciia_core.wasm there (and, for threads, iciia_core.mt.wasm), or pass wasmPaths (where it is served) or wasmBinary (its bytes)";
 
 /** Printable start of a body that should have been WebAssembly, for the error message. */
 function preview(bytes: Uint8Array): string {
@@ -122,7 +153,8 @@ async function readWasm(url: URL): Promise<{ bytes: Uint8Array; where: string }>
   return { bytes, where: url.href };
 }
 
-async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: string }>): Promise<CoreModule> {
+async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: string }>, threads: number): Promise<LoadedCore> {
+  const variant: CoreVariant = threads > 1 ? 'simd-threads' : 'simd';
   if (!WebAssembly.validate(SIMD_PROBE)) {
     throw new CoreLoadError('this JavaScript engine has no WebAssembly SIMD128 support, which the iciia-web core needs', {
       code: 'NoSimd',
@@ -131,7 +163,7 @@ async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: str
   const [{ bytes, where }, glue] = await Promise.all([
     binary(),
     platform()
-      .importGlue(VARIANT)
+      .importGlue(variant)
       .catch((e: unknown) => {
         throw new CoreLoadError(`cannot import the core's JavaScript glue (the package's wasm/ folder): ${(e as Error).message}`, {
           cause: e,
@@ -139,7 +171,18 @@ async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: str
       }),
   ]);
   try {
-    return (await glue.default({ wasmBinary: bytes })) as CoreModule;
+    const options: Record<string, unknown> = { wasmBinary: bytes };
+    if (threads > 1) {
+      // The module starts its pthread workers before it resolves: a thread
+      // cannot be started later without returning to the event loop.
+      const files = await platform().threadFiles();
+      options.iciiaPoolSize = threads - 1;
+      options.mainScriptUrlOrBlob = files.glue;
+      options.locateFile = (name: string, prefix: string) => (name.endsWith('.worker.js') ? files.worker : prefix + name);
+    }
+    const m = (await glue.default(options)) as CoreModule;
+    if (threads > 1) platform().releaseWorkers?.(m);
+    return Object.assign(m, { iciiaThreads: threads });
   } catch (e) {
     throw new CoreLoadError(`cannot instantiate the WebAssembly core from ${where}: ${(e as Error)?.message ?? String(e)}`, {
       cause: e,

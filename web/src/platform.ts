@@ -8,8 +8,12 @@
  */
 import { browserPlatform } from './platform_browser.js';
 
-/** A build of the core: its glue and its binary (wasm/CMakeLists.txt). */
-export type CoreVariant = 'simd';
+/**
+ * A build of the core: its glue and its binary (wasm/CMakeLists.txt).
+ * 'simd-threads' also has a pthread worker script, and needs shared memory
+ * (a cross-origin isolated page or worker, or Node).
+ */
+export type CoreVariant = 'simd' | 'simd-threads';
 
 /** An Emscripten glue module: its default export instantiates the core. */
 export interface GlueModule {
@@ -21,6 +25,18 @@ export interface Platform {
   importGlue(variant: CoreVariant): Promise<GlueModule>;
   /** The package's own `.wasm` of `variant`. */
   wasmUrl(variant: CoreVariant): URL;
+  /**
+   * For 'simd-threads': what the glue's pthread workers load, as the glue
+   * wants it (a URL string in pages, a path in Node): the worker script, and
+   * the glue itself (which each worker imports).
+   */
+  threadFiles(): Promise<{ worker: string; glue: string }>;
+  /** Whether this context can run the threads build, and if not, why. */
+  threadsUnavailable(): string | null;
+  /** Cores this context reports (at least 1). */
+  cores(): Promise<number>;
+  /** Makes the core's pthread workers not keep the process alive (Node). */
+  releaseWorkers?: (module: unknown) => void;
   /** Reads a file: URL; absent where there are no local files. */
   readFileUrl?: (url: URL) => Promise<Uint8Array>;
   /** A location the caller gave: a URL, or relative to the page (browsers) or the working directory (Node). */

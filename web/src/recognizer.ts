@@ -237,6 +237,11 @@ export class Recognizer {
   readonly adaptations: readonly Adaptation[];
   /** Prior correction's Dirichlet smoothing α. */
   readonly priorAlpha: number;
+  /**
+   * Threads the backbone runs on, the caller's included (RecognizerOptions.threads;
+   * 1 where threads are not possible, and with backend 'ort').
+   */
+  readonly threads: number;
   readonly history: History;
 
   #handle: CoreRecognizer | null;
@@ -273,6 +278,7 @@ export class Recognizer {
     this.adaptations = Object.freeze([...info.adaptations]);
     this.#adaptation = info.adaptation;
     this.priorAlpha = info.priorAlpha;
+    this.threads = info.threads;
     this.#warn = options.onWarning ?? ((m: string) => console.warn(`iciia-web: ${m}`));
     this.#lock = new HeldLock(`iciia-web:${options.database ?? 'iciia-web'}:${options.clientId}`);
     this.#lock.onWanted = () => {
@@ -603,6 +609,7 @@ export async function createRecognizer(options: RecognizerOptions): Promise<Reco
         adaptation: options.adaptation ?? '',
         priorAlpha: options.priorAlpha ?? -1,
         durability: options.durability ?? 'strict',
+        threads: m.iciiaThreads,
         onWarning: warn,
       },
     ),
