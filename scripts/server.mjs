@@ -82,11 +82,12 @@ export function addTree(routes, dir, filter = () => true) {
 }
 
 /**
- * The built package: web/dist's modules, web/wasm's browser glue and binary. Throws,
+ * The built package: web/dist's modules, web/wasm's browser glues, binaries and pthread worker script. Throws,
  * saying what to run, when it is not built.
  */
 export function addPackageRoutes(routes) {
-  const wasm = ['iciia_core.mjs', 'iciia_core.wasm'];
+  // The single-threaded core, and the threads build a cross-origin isolated page loads.
+  const wasm = ['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js'];
   for (const f of ['web/dist/index.js', ...wasm.map((n) => `web/wasm/${n}`)])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run scripts/build.sh`);
   addTree(routes, join(ROOT, 'web/dist'), (n) => n.endsWith('.js'));

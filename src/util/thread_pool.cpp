@@ -68,12 +68,14 @@ int ThreadPool::hardware_threads() {
 
 std::shared_ptr<ThreadPool> ThreadPool::shared(int threads) {
   if (threads == 1) return nullptr;
+  // Kept for the life of the process, idle workers asleep: a page's thread
+  // must not join threads (it would block where browsers forbid it), and the
+  // next engine reuses the workers instead of starting others.
   static std::mutex mutex;
-  static std::map<int, std::weak_ptr<ThreadPool>> pools;
+  static std::map<int, std::shared_ptr<ThreadPool>> pools;
   std::lock_guard<std::mutex> lock(mutex);
-  if (auto pool = pools[threads].lock()) return pool;
-  auto pool = std::make_shared<ThreadPool>(threads);
-  pools[threads] = pool;
+  auto& pool = pools[threads];
+  if (!pool) pool = std::make_shared<ThreadPool>(threads);
   return pool;
 }
 

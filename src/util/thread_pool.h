@@ -58,7 +58,8 @@ class ThreadPool {
 
   // The pool of `threads` threads shared by everything in the process that
   // asks for that count (engines of one page share their workers instead of
-  // multiplying them). Null for threads == 1: callers run inline.
+  // multiplying them), kept until the process ends. Null for threads == 1:
+  // callers run inline.
   static std::shared_ptr<ThreadPool> shared(int threads);
 
   // Threads the hardware offers (at least 1).

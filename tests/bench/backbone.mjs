@@ -16,7 +16,13 @@
 // without the tfjs packages, gets no TF.js column, and the output says why.
 //
 //   node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224]
-//        [--warmup 5] [--reps 20] [--profile] [--browser [--chromium /usr/bin/chromium]]
+//        [--warmup 5] [--reps 20] [--profile] [--threads N] [--browser [--chromium /usr/bin/chromium]]
+//
+// --threads N (default 1): ours on N threads (the threads build) against
+// onnxruntime-web with numThreads N; TF.js (one thread only here: its wasm
+// backend has no threads in Node) is left out when N > 1. In the browser the
+// page is cross-origin isolated, as threads need. tests/bench/threads.mjs
+// compares our own 1 and N threads.
 //
 // By default all run in this Node process. --browser runs the same comparison
 // in headless Debian Chromium driven by playwright-core (tests/browser/): a
@@ -37,7 +43,7 @@ import { comparePair, profileSteps } from './browser/measure.mjs';
 
 const USAGE =
   'usage: node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224] ' +
-  '[--warmup 5] [--reps 20] [--profile] [--browser [--chromium /usr/bin/chromium]]';
+  '[--warmup 5] [--reps 20] [--profile] [--threads N] [--browser [--chromium /usr/bin/chromium]]';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', multiple: true },
@@ -47,6 +53,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     chromium: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
 if (!values.model?.length) {
@@ -60,9 +67,15 @@ if (dims.some((d) => !Number.isSafeInteger(d) || d <= 0) || !Number.isSafeIntege
   console.error(USAGE);
   process.exit(2);
 }
+const threads = Number(values.threads);
+if (!Number.isSafeInteger(threads) || threads < 1 || threads > 16) {
+  console.error(USAGE);
+  process.exit(2);
+}
 const count = dims.reduce((a, b) => a * b, 1);
 const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
 const plan = `${warmup} warm-ups, ${reps} interleaved repetitions`;
+const threadsText = `${threads} thread${threads === 1 ? '' : 's'}`;
 
 function printTableHead() {
   console.log('| model | MACs | ours ms | onnxruntime-web ms | TF.js-wasm ms | ours / ort | ours / tfjs | ' +
@@ -130,7 +143,7 @@ function printProfile(path, steps) {
 }
 
 async function runInNode() {
-  const [{ loadCore }, { createOrtSession, runOrt, ort }, { measureGhz }, { randomVector }, { buildTfjsGraph }, { loadTfjsWasm }] =
+  const [{ loadCore }, { configureOrt, createOrtSession, runOrt, ort }, { measureGhz }, { randomVector }, { buildTfjsGraph }, { loadTfjsWasm }] =
     await Promise.all([
       import('../../web/dist/index.js'),
       import('../ort/ort_run.mjs'),
@@ -140,22 +153,24 @@ async function runInNode() {
       import('../ort/tfjs_wasm.mjs'),
     ]);
   const ghz = await measureGhz();
-  const core = await loadCore();
-  let tfjs = null, tfjsError = null;
+  const core = await loadCore({ threads });
+  if (core.iciiaThreads !== threads) throw new Error(`asked for ${threads} threads, the core runs ${core.iciiaThreads}`);
+  configureOrt({ threads });
+  let tfjs = null, tfjsError = threads > 1 ? 'TF.js-wasm has no threads in Node' : null;
   try {
-    tfjs = await loadTfjsWasm();
+    if (threads === 1) tfjs = await loadTfjsWasm();
   } catch (e) {
     tfjsError = e.message;
   }
   const ortVersion = ort.env.versions?.web ? ` ${ort.env.versions.web}` : '';
   console.log(`machine: ${cpu}, ${ghz.toFixed(2)} GHz measured; node ${process.version}; ours: iciia core (${core.simdIsa()}), ` +
-    `reference: onnxruntime-web${ortVersion} (wasm, 1 thread, SIMD); second anchor: ` +
+    `reference: onnxruntime-web${ortVersion} (wasm, ${threadsText}, SIMD); ours on ${threadsText}; second anchor: ` +
     `${tfjs ? describeTfjs(tfjs.backend) : `none (${tfjsError})`}; ${plan}\n`);
   printTableHead();
   const x = randomVector(count, 7);
   for (const path of values.model) {
     const bytes = new Uint8Array(readFileSync(path));
-    const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
+    const ours = core.Backbone.fromBytes(bytes, { inputDims: dims, threads });
     const ortSession = await createOrtSession(bytes);
     let graph = null, absent = tfjsError;
     try {
@@ -197,13 +212,14 @@ async function runInBrowser() {
     models: values.model,
     input: randomVector(count, 7),
     executablePath: values.chromium, // undefined: the harness's default
+    threads,
   });
   let audit = null;
   try {
     const e = bench.env;
     const ortVersion = e.ortVersion ?? e.ortPackageVersion;
     console.log(`machine: ${cpu}, ${e.ghz.toFixed(2)} GHz measured in the page; Chromium ${e.chromiumVersion}; ` +
-      `ours: iciia core (${e.simdIsa}), reference: onnxruntime-web ${ortVersion} (wasm, 1 thread, SIMD); second anchor: ` +
+      `ours: iciia core (${e.simdIsa}) on ${e.threads} thread(s), reference: onnxruntime-web ${ortVersion} (wasm, ${threadsText}, SIMD); second anchor: ` +
       `${e.tfjsBackend ? describeTfjs(e.tfjsBackend) : `none (${e.tfjsError})`}; ${plan}`);
     console.log(`ran in headless Chromium ${e.chromiumVersion} (${e.executablePath}${e.versionLine ? `: ${e.versionLine}` : ''}), ` +
       `driven by playwright-core ${e.playwrightVersion} from node ${process.version}; page on ${e.origin}, ` +

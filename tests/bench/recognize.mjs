@@ -36,7 +36,7 @@ import { median } from './browser/measure.mjs';
 import { benchBundles, BUNDLE_KEYS } from './bundles.mjs';
 
 const USAGE =
-  'usage: node tests/bench/recognize.mjs [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium,firefox,webkit] [--chromium PATH]';
+  'usage: node tests/bench/recognize.mjs [--threads 1] [--warmup 5] [--reps 30] [--history 64] [--gaps 100,1000] [--durability strict,relaxed] [--bundles fashion,mobilenet] [--engine chromium,firefox,webkit] [--chromium PATH]';
 const { values } = parseArgs({
   options: {
     warmup: { type: 'string', default: '5' },
@@ -47,9 +47,10 @@ const { values } = parseArgs({
     bundles: { type: 'string', default: 'fashion,mobilenet' },
     chromium: { type: 'string' },
     engine: { type: 'string', default: process.env.ICIIA_BROWSER ?? ENGINES.join(',') },
+    threads: { type: 'string', default: '1' },
   },
 });
-const [warmup, reps, capacity] = [values.warmup, values.reps, values.history].map(Number);
+const [warmup, reps, capacity, threads] = [values.warmup, values.reps, values.history, values.threads].map(Number);
 const engines = values.engine.split(',');
 const gaps = values.gaps ? values.gaps.split(',').map(Number) : [];
 const durabilities = values.durability.split(',');
@@ -58,7 +59,7 @@ if (durabilities.some((d) => d !== 'strict' && d !== 'relaxed') || wanted.some((
   console.error(USAGE);
   process.exit(2);
 }
-if (![warmup, reps, capacity, ...gaps].every(Number.isSafeInteger) || engines.some((e) => !ENGINES.includes(e)) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
+if (![warmup, reps, capacity, threads, ...gaps].every(Number.isSafeInteger) || threads < 1 || threads > 16 || engines.some((e) => !ENGINES.includes(e)) || warmup < 0 || reps < 1 || capacity < 1 || gaps.some((g) => g < 1)) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -84,13 +85,14 @@ async function runEngine(engine) {
   try {
     const v = await browser.versions();
     const page = await browser.newPage();
-    await page.goto(`${browser.origin}${PAGE}`);
+    // ?threads=N: our backbone (and onnxruntime-web's) on N threads.
+    await page.goto(`${browser.origin}${PAGE}?threads=${threads}`);
     await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
     const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
     if (pageError) throw new Error(`${engine}: the page failed to load its modules:\n${pageError}`);
     const env = await page.evaluate(() => window.iciiaBench.env());
     console.log(`${engine} ${v.engineVersion} (${v.versionLine ?? v.executablePath}), ${v.driver}; ` +
-      `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}`);
+      `${env.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated'}; ${threads} thread(s) asked for`);
     const rows = [];
     for (const b of bundles) {
       const perConfig = [];

@@ -108,9 +108,10 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
   before(async () => {
     const files = installFromTarball();
     for (const f of ['package.json', 'dist/index.js', 'dist/browser.js', 'dist/index.d.ts', 'wasm/iciia_core.mjs',
-      'wasm/iciia_core.node.mjs', 'wasm/iciia_core.wasm', 'docs/design.md'])
+      'wasm/iciia_core.node.mjs', 'wasm/iciia_core.wasm', 'wasm/iciia_core.mt.mjs', 'wasm/iciia_core.mt.node.mjs',
+      'wasm/iciia_core.mt.wasm', 'wasm/iciia_core.mt.worker.js', 'wasm/iciia_core.mt.node.worker.cjs', 'docs/design.md'])
       assert.ok(files.includes(f), `the tarball lacks ${f}`);
-    assert.deepEqual(files.filter((f) => !/^(dist\/[a-z_]+\.(js|d\.ts)|wasm\/iciia_core\.(mjs|node\.mjs|wasm)|docs\/design\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
+    assert.deepEqual(files.filter((f) => !/^(dist\/[a-z_]+\.(js|d\.ts)|wasm\/iciia_core\.(mt\.)?(mjs|node\.mjs|wasm)|wasm\/iciia_core\.mt\.(worker\.js|node\.worker\.cjs)|docs\/design\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
       'the tarball holds only the package');
     samples = copyModel(join(APP, 'public/model'));
     rmSync(join(HERE, 'node_modules/.vite'), { recursive: true, force: true }); // a fresh pre-bundle, as on a first `vite`
@@ -154,6 +155,9 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
       return page.evaluate(() => window.consumerResult);
     };
     const first = await visit(false);
+    // The page is cross-origin isolated (scripts/server.mjs), so the bundle must have carried the threads build.
+    assert.equal(first.isolated, true, `${name}: the page is cross-origin isolated`);
+    assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
     assert.equal(first.before, 0, `${name}: a fresh origin starts with no history`);
     assert.equal(first.after, SAMPLES);
     first.results.forEach((r, i) => {
@@ -233,9 +237,11 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.warnings.map((x) => x.text), [], 'esbuild warned');
     assertBrowserOnly(outDir, 'esbuild');
-    // esbuild copies no asset named by new URL(…, import.meta.url) (evanw/esbuild#795): the README's one step.
+    // esbuild copies no asset named by new URL(…, import.meta.url) (evanw/esbuild#795): the README's one step
+    // (the page is cross-origin isolated, so the threads build's files too).
     mkdirSync(join(outDir, 'wasm'));
-    cpSync(join(INSTALLED, 'wasm/iciia_core.wasm'), join(outDir, 'wasm/iciia_core.wasm'));
+    for (const f of ['iciia_core.wasm', 'iciia_core.mt.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.worker.js'])
+      cpSync(join(INSTALLED, 'wasm', f), join(outDir, 'wasm', f));
     cpSync(join(APP, 'index.html'), join(outDir, 'index.html'));
     copyModel(join(outDir, 'model'));
     const srv = await serveFolder(outDir);

@@ -51,17 +51,22 @@ let configured = false;
 
 /**
  * Sets ort.env once: wasm files from the package on disk (nothing is fetched),
- * one thread (no worker), fixed-width SIMD, no proxy worker, warnings only.
- * Called by createOrtSession; call it yourself before using `ort` directly.
+ * `threads` threads (default 1: no worker), fixed-width SIMD, no proxy
+ * worker, warnings only. Called by createOrtSession; call it yourself first
+ * to use `ort` directly or with more threads (fixed once a session exists).
  */
-export function configureOrt() {
-  if (configured) return ort.env;
+export function configureOrt({ threads = 1 } = {}) {
+  if (configured) {
+    if (ort.env.wasm.numThreads !== threads && threads !== 1)
+      throw new Error(`onnxruntime-web is already configured for ${ort.env.wasm.numThreads} thread(s)`);
+    return ort.env;
+  }
   for (const url of Object.values(ortWasmFiles)) {
     if (!existsSync(fileURLToPath(url)))
       throw new Error(`onnxruntime-web runtime file missing: ${fileURLToPath(url)} (run \`npm ci\` in tests/ort)`);
   }
   ort.env.wasm.wasmPaths = { mjs: ortWasmFiles.mjs.href, wasm: ortWasmFiles.wasm.href };
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'warning';

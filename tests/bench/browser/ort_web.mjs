@@ -7,11 +7,11 @@ export const ORT_DIST = '/onnxruntime-web/dist/';
 
 let loaded = null;
 
-/** The ESM build, imported once and configured. */
-export function loadOrt() {
+/** The ESM build, imported once and configured (for `threads` threads: 1 unless a benchmark asks). */
+export function loadOrt(threads = 1) {
   loaded ??= import(`${ORT_DIST}ort.wasm.min.mjs`).then((ort) => {
     ort.env.wasm.wasmPaths = new URL(ORT_DIST, location.href).href;
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = threads;
     ort.env.wasm.simd = true;
     ort.env.wasm.proxy = false;
     ort.env.logLevel = 'warning';

@@ -13,9 +13,11 @@ const status = (text) => {
 };
 
 try {
+  // The drivers pass the thread count of a run in the page's query (?threads=N).
+  const threads = Number(new URLSearchParams(location.search).get('threads') ?? 1);
   const [{ createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
-    import('./ort_web.mjs').then((m) => m.loadOrt()),
+    import('./ort_web.mjs').then((m) => m.loadOrt(threads)),
     import('/tests/bench/clock.mjs'),
     import('./measure.mjs'),
   ]);
@@ -38,7 +40,7 @@ try {
   async function init({ settleMs = 2000, withTfjs = false } = {}) {
     await new Promise((r) => setTimeout(r, settleMs));
     const ghz = await measureGhz();
-    core = await loadCore();
+    core = await loadCore({ threads });
     let tfjsError = null;
     if (withTfjs) {
       try {
@@ -56,6 +58,7 @@ try {
       userAgent: navigator.userAgent,
       hardwareConcurrency: navigator.hardwareConcurrency,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      threads: core.iciiaThreads,
     };
   }
 
@@ -70,7 +73,7 @@ try {
     const bytes = await fetchBytes(modelUrl);
     const x = new Float32Array((await fetchBytes(inputUrl)).buffer);
     if (x.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`input has ${x.length} values for dims [${dims}]`);
-    const ours = core.Backbone.fromBytes(bytes, { inputDims: dims });
+    const ours = core.Backbone.fromBytes(bytes, { inputDims: dims, threads: core.iciiaThreads });
     let session = null, graph = null, tfjsAbsent = tfjs ? null : 'TF.js not loaded';
     try {
       const info = ours.info();
@@ -143,6 +146,7 @@ try {
       ...(backend === 'ort' ? { ort } : {}),
       database: 'iciia-bench',
       durability,
+      threads,
     });
     try {
       await rec.history.clear();

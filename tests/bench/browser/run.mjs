@@ -104,7 +104,8 @@ function allowList(models, input) {
 
 /**
  * Starts the server and the browser, opens the page and runs its init().
- * @param {{models: string[], input: Float32Array, executablePath?: string, settleMs?: number, log?: (line: string) => void}} o
+ * @param {{models: string[], input: Float32Array, executablePath?: string, settleMs?: number, threads?: number,
+ *   log?: (line: string) => void}} o threads: ours and onnxruntime-web on that many threads
  *   settleMs: how long the page waits, once loaded, before it measures (see page.mjs)
  */
 export async function openBrowserBench({
@@ -112,6 +113,7 @@ export async function openBrowserBench({
   input,
   executablePath = DEFAULT_CHROMIUM,
   settleMs = 2000,
+  threads = 1,
   log = (l) => console.error(l),
 }) {
   const { files, ortVersion, tfjsVersion, tfjsError } = allowList(models, input);
@@ -120,11 +122,11 @@ export async function openBrowserBench({
   try {
     const versions = await browser.versions();
     const page = await browser.newPage();
-    await page.goto(browser.origin + PAGE, { waitUntil: 'load', timeout: 60_000 });
+    await page.goto(`${browser.origin}${PAGE}?threads=${threads}`, { waitUntil: 'load', timeout: 60_000 });
     await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
     const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
     if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
-    const pageEnv = await page.evaluate((o) => window.iciiaBench.init(o), { settleMs, withTfjs: tfjsVersion !== null });
+    const pageEnv = await page.evaluate((o) => window.iciiaBench.init(o), { settleMs, withTfjs: tfjsVersion !== null && threads === 1 });
     pageEnv.tfjsError ??= tfjsError;
 
     const env = {

@@ -17,7 +17,7 @@ async function run() {
   }
   const after = await rec.history.size();
   rec.dispose();
-  return { before, after, labels: rec.labels.length, results };
+  return { before, after, labels: rec.labels.length, results, threads: rec.threads, cores: navigator.hardwareConcurrency, isolated: globalThis.crossOriginIsolated === true };
 }
 
 const out = document.getElementById('out');

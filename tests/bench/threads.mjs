@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// Our backbone on one thread against N threads (the threads build), in this
+// Node process: both engines loaded side by side on the same model and input,
+// warm-ups, then interleaved repetitions; prints the medians, the speed-up
+// (1-thread ms / N-thread ms) and whether the outputs are the same bits.
+//
+//   node tests/bench/threads.mjs --model PATH [--model PATH ...] [--threads 2]
+//        [--shape 1,3,224,224] [--warmup 5] [--reps 21]
+//
+// tests/bench/backbone.mjs --threads N sets N threads against
+// onnxruntime-web's N, in Node or Chromium.
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { Backbone } from '../../web/dist/index.js';
+import { randomVector } from '../common/random.mjs';
+import { median } from './browser/measure.mjs';
+
+const USAGE =
+  'usage: node tests/bench/threads.mjs --model PATH [--model PATH ...] [--threads 2] [--shape 1,3,224,224] [--warmup 5] [--reps 21]';
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', multiple: true },
+    threads: { type: 'string', default: '2' },
+    shape: { type: 'string', default: '1,3,224,224' },
+    warmup: { type: 'string', default: '5' },
+    reps: { type: 'string', default: '21' },
+  },
+});
+const dims = values.shape.split(',').map(Number);
+const [threads, warmup, reps] = [values.threads, values.warmup, values.reps].map(Number);
+if (!values.model?.length || dims.some((d) => !Number.isSafeInteger(d) || d <= 0) || !Number.isSafeInteger(threads) ||
+    threads < 2 || threads > 16 || !Number.isSafeInteger(warmup) || warmup < 0 || !Number.isSafeInteger(reps) || reps < 1) {
+  console.error(USAGE);
+  process.exit(2);
+}
+
+const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
+console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
+  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved repetitions\n`);
+console.log(`| model | 1 thread ms | ${threads} threads ms | speed-up | same output bits |`);
+console.log('|---|---:|---:|---:|---|');
+let failed = false;
+for (const path of values.model) {
+  const bytes = new Uint8Array(readFileSync(path));
+  const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
+  const many = await Backbone.load(bytes, { inputDims: dims, threads });
+  try {
+    if (one.info.threads !== 1 || many.info.threads !== threads)
+      throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
+    for (let i = 0; i < warmup; i++) {
+      one.run(x);
+      many.run(x);
+    }
+    const t1 = [], tn = [];
+    for (let i = 0; i < reps; i++) {
+      let t = performance.now();
+      one.run(x);
+      t1.push(performance.now() - t);
+      t = performance.now();
+      many.run(x);
+      tn.push(performance.now() - t);
+    }
+    const a = one.run(x).slice(), b = many.run(x);
+    const same = a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    failed ||= !same;
+    const m1 = median(t1), mn = median(tn);
+    console.log(`| ${basename(path)} | ${m1.toFixed(2)} | ${mn.toFixed(2)} | ${(m1 / mn).toFixed(2)}x | ${same ? 'yes' : 'NO'} |`);
+  } finally {
+    one.dispose();
+    many.dispose();
+  }
+}
+console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+if (failed) {
+  console.error('error: an output differs between 1 and N threads (they must be the same bits)');
+  process.exitCode = 1;
+}
