@@ -440,6 +440,9 @@ async function keepOffline() {
   const urls = [...new Set([
     location.origin + location.pathname,
     ...performance.getEntriesByType('resource').map((e) => e.name).filter((u) => new URL(u).origin === location.origin),
+    // The threads build's worker script is loaded by its workers, so it is in
+    // their timing entries, not the page's.
+    ...(globalThis.crossOriginIsolated ? [new URL('../../web/wasm/iciia_core.mt.worker.js', import.meta.url).href] : []),
   ])];
   return new Promise((resolve, reject) => {
     const channel = new MessageChannel();

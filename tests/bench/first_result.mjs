@@ -46,7 +46,7 @@ import { median } from './browser/measure.mjs';
 import { benchBundles, BUNDLE_KEYS } from './bundles.mjs';
 
 const USAGE =
-  'usage: node tests/bench/first_result.mjs [--reps 7] [--bundles fashion,mobilenet] [--backends native,ort] [--cold-only] [--chromium PATH]';
+  'usage: node tests/bench/first_result.mjs [--reps 7] [--bundles fashion,mobilenet] [--backends native,ort] [--cold-only] [--threads 1] [--chromium PATH]';
 const BACKENDS = ['native', 'ort'];
 const { values } = parseArgs({
   options: {
@@ -55,12 +55,16 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'native,ort' },
     'cold-only': { type: 'boolean', default: false },
     chromium: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
 const reps = Number(values.reps);
+// Our backbone's threads (1: the single-threaded core; more: the threads
+// build, whose workers start with the core).
+const threads = Number(values.threads);
 const wanted = values.bundles.split(',');
 const backends = values.backends.split(',');
-if (!Number.isSafeInteger(reps) || reps < 1 || wanted.some((b) => !BUNDLE_KEYS.includes(b)) || backends.some((b) => !BACKENDS.includes(b))) {
+if (!Number.isSafeInteger(reps) || reps < 1 || !Number.isSafeInteger(threads) || threads < 1 || threads > 16 || wanted.some((b) => !BUNDLE_KEYS.includes(b)) || backends.some((b) => !BACKENDS.includes(b))) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -96,7 +100,7 @@ async function oneStart(bundle, backend, withVersions) {
     const page = await browser.newPage();
     await page.addInitScript((cfg) => {
       window.iciiaFirstResultConfig = cfg;
-    }, { backend, model: `${urlPath(bundle.dir)}/`, image: bundle.image, classes: bundle.classes });
+    }, { backend, model: `${urlPath(bundle.dir)}/`, image: bundle.image, classes: bundle.classes, threads });
     const runs = {};
     for (const kind of kinds) {
       await page.goto(browser.origin + PAGE, { waitUntil: 'load', timeout: TIMEOUT_MS });

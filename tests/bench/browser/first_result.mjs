@@ -60,13 +60,14 @@ async function start(cfg) {
   const { createRecognizer, loadCore } = pkg;
   // The same promise createRecognizer awaits (loadCore keeps one per URL):
   // watching it times the core without changing what runs in parallel.
-  void loadCore().then(() => mark('core'));
+  void loadCore({ threads: cfg.threads }).then(() => mark('core'));
   const clientId = `first-${performance.timeOrigin}`; // a fresh, empty history on every navigation
   const options = {
     model: new URL(cfg.model, location.href).href,
     backend: cfg.backend,
     ...(ort ? { ort } : {}),
     database: 'iciia-first-result',
+    threads: cfg.threads,
     onProgress: (p) => {
       if (p.total !== undefined && p.loaded === p.total) mark('fetched');
     },
