@@ -440,9 +440,13 @@ async function keepOffline() {
   const urls = [...new Set([
     location.origin + location.pathname,
     ...performance.getEntriesByType('resource').map((e) => e.name).filter((u) => new URL(u).origin === location.origin),
-    // The threads build's worker script is loaded by its workers, so it is in
-    // their timing entries, not the page's.
-    ...(globalThis.crossOriginIsolated ? [new URL('../../web/wasm/iciia_core.mt.worker.js', import.meta.url).href] : []),
+    // Both builds of the core, whichever this visit loaded: Chromium does not
+    // serve a dedicated worker's script from this cache, so offline the
+    // threads build cannot start its workers and the package falls back to
+    // the single-threaded core, which must then be here.
+    ...['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js'].map(
+      (f) => new URL(`../../web/wasm/${f}`, import.meta.url).href,
+    ),
   ])];
   return new Promise((resolve, reject) => {
     const channel = new MessageChannel();

@@ -90,7 +90,6 @@ class ThreadPool {
 
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<int> started_{0};
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
 };

@@ -58,7 +58,7 @@ async function threadCount(options: WasmOptions): Promise<number> {
  * lacks SIMD128 (`code` 'NoSimd') or the binary or glue cannot be had
  * ('CoreLoad'), with a TypeError for a bad `threads`.
  */
-export async function loadCore(options: WasmOptions = {}): Promise<LoadedCore> {
+export async function loadCore(options: WasmOptions = {}, warn?: (message: string) => void): Promise<LoadedCore> {
   const threads = await threadCount(options);
   if (options.wasmBinary !== undefined) {
     const b = options.wasmBinary;
@@ -79,11 +79,48 @@ export async function loadCore(options: WasmOptions = {}): Promise<LoadedCore> {
   const key = `${url.href} ${threads}`;
   let hit = byUrl.get(key);
   if (!hit) {
-    hit = instantiate(() => readWasm(url), threads);
+    hit = instantiate(() => readWasm(url), threads).catch(async (e: unknown) => {
+      // Threads the page could not start (their script blocked or not
+      // served): the single-threaded core still answers, and says so.
+      if (!(e instanceof ThreadsUnavailable)) throw e;
+      warn?.(`${e.message}; running on one thread`);
+      return loadCore({ ...options, threads: 1 });
+    });
     byUrl.set(key, hit);
     hit.catch(() => byUrl.delete(key));
   }
   return hit;
+}
+
+/** The threads build's workers did not start. */
+class ThreadsUnavailable extends Error {}
+
+/**
+ * Rejects when one of the module's pthread workers fails to start (its
+ * script not served, or refused by the page's policy). The glue's own
+ * handler would rethrow the event as an uncaught page error; until the core
+ * is ready it is held back and the failure becomes this rejection (the
+ * loader then falls back to one thread); afterwards it runs as the glue meant.
+ */
+function workerFailures(module: Record<string, unknown>, ready: Promise<unknown>, where: string): Promise<never> {
+  const workers = ((module.PThread as { unusedWorkers?: unknown[] } | undefined)?.unusedWorkers ?? []) as EventTarget[];
+  let loaded = false;
+  void ready.then(() => (loaded = true), () => {});
+  return new Promise((_, reject) => {
+    for (const w of workers) {
+      if (typeof w.addEventListener !== 'function') continue; // Node's worker_threads: none of this
+      let glueHandler: ((e: Event) => void) | null = null;
+      Object.defineProperty(w, 'onerror', { configurable: true, get: () => glueHandler, set: (f) => (glueHandler = f) });
+      w.addEventListener('error', (e) => {
+        if (loaded) {
+          glueHandler?.call(w, e);
+          return;
+        }
+        e.preventDefault();
+        reject(new ThreadsUnavailable(`the threads build's worker script ${where} did not start in this page`));
+      });
+    }
+  });
 }
 
 async function wasmLocation(wasmPaths: string | URL | undefined, variant: CoreVariant): Promise<URL> {
@@ -172,18 +209,19 @@ async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: str
   ]);
   try {
     const options: Record<string, unknown> = { wasmBinary: bytes };
-    if (threads > 1) {
-      // The module starts its pthread workers before it resolves: a thread
-      // cannot be started later without returning to the event loop.
-      const files = await platform().threadFiles();
-      options.iciiaPoolSize = threads - 1;
-      options.mainScriptUrlOrBlob = files.glue;
-      options.locateFile = (name: string, prefix: string) => (name.endsWith('.worker.js') ? files.worker : prefix + name);
-    }
-    const m = (await glue.default(options)) as CoreModule;
-    if (threads > 1) platform().releaseWorkers?.(m);
+    if (threads === 1) return Object.assign((await glue.default(options)) as CoreModule, { iciiaThreads: 1 });
+    // The module starts its pthread workers before it resolves: a thread
+    // cannot be started later without returning to the event loop.
+    const files = await platform().threadFiles();
+    options.iciiaPoolSize = threads - 1;
+    options.mainScriptUrlOrBlob = files.glue;
+    options.locateFile = (name: string, prefix: string) => (name.endsWith('.worker.js') ? files.worker : prefix + name);
+    const ready = glue.default(options);
+    const m = (await Promise.race([ready, workerFailures(options, ready, files.worker)])) as CoreModule;
+    platform().releaseWorkers?.(m);
     return Object.assign(m, { iciiaThreads: threads });
   } catch (e) {
+    if (e instanceof ThreadsUnavailable) throw e;
     throw new CoreLoadError(`cannot instantiate the WebAssembly core from ${where}: ${(e as Error)?.message ?? String(e)}`, {
       cause: e,
     });

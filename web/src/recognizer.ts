@@ -598,7 +598,7 @@ export class Recognizer {
 export async function createRecognizer(options: RecognizerOptions): Promise<Recognizer> {
   checkOptions(options);
   const warn = options.onWarning ?? ((m: string) => console.warn(`iciia-web: ${m}`));
-  const [bundle, m] = await Promise.all([loadBundle(options.model, options.onProgress), loadCore(options)]);
+  const [bundle, m] = await Promise.all([loadBundle(options.model, options.onProgress), loadCore(options, warn)]);
   const handle = core(() =>
     m.Recognizer.create(
       { manifest: bundle.manifestText, backbone: bundle.backbone, ...(bundle.iciia ? { iciia: bundle.iciia } : {}) },
