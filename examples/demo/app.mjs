@@ -566,7 +566,9 @@ async function start() {
   const footer = $('footer');
   footer.textContent =
     `Model ${rec.manifest.name ?? MODEL_NAME}: ${labels.length} classes, fingerprint ${rec.fingerprint.slice(0, 16)}…, ` +
-    `history capacity ${rec.historyCapacity}, adaptations ${rec.adaptations.join(', ')}. Served from ${location.origin}.`;
+    `history capacity ${rec.historyCapacity}, adaptations ${rec.adaptations.join(', ')}; the backbone runs on ` +
+    `${rec.threads} thread${rec.threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated)'}. ` +
+    `Served from ${location.origin}.`;
   const offline = samplesReady.then(keepOffline);
   offline.then(
     (n) => footer.append(` Offline copy: ${n} files kept by the service worker.`),
@@ -583,10 +585,14 @@ const ready = started.then(async () => ({
   adaptations: rec.adaptations,
   historySize: await rec.history.size(),
   samples: (await samplesReady).length,
+  threads: rec.threads,
+  cores: navigator.hardwareConcurrency,
+  isolated: globalThis.crossOriginIsolated === true,
+  sharedMemory: typeof SharedArrayBuffer === 'function',
 }));
 ready.catch(() => {}); // reported once, by start(); callers of ready still see the rejection
 window.iciiaDemo = {
-  /** Resolves once the model is loaded and the samples decoded: { clientId, labels, historySize, samples }. */
+  /** Resolves once the model is loaded and the samples decoded: { clientId, labels, historySize, samples, threads, cores, isolated }. */
   ready,
   /** Resolves to the number of files the service worker keeps for offline use. */
   offline: () => started.then((s) => s.offline),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { DEMO_CSP, demoRoutes, ROOT } from '../../scripts/server.mjs';
-import { browserMissing, openBrowser, openDemo } from './harness.mjs';
+import { browserMissing, ENGINE, openBrowser, openDemo } from './harness.mjs';
 
 const skip = await browserMissing();
 if (skip) console.log(`skipping the demo's browser tests: ${skip}`);
@@ -43,6 +43,14 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.equal(info.historySize, 0);
     assert.equal(info.adaptation, manifest.adaptation?.default ?? 'iciia');
     assert.deepEqual(info.adaptations, ['iciia', 'prior', 'none']);
+    // The test server sends COOP/COEP: every engine that then offers shared
+    // memory runs the threads build on its cores (at most 4); WebKitGTK's
+    // MiniBrowser is isolated but has no SharedArrayBuffer, so one thread.
+    const possible = info.isolated && info.sharedMemory;
+    console.log(`# ${ENGINE} demo: cross-origin isolated ${info.isolated}, SharedArrayBuffer ${info.sharedMemory}, ` +
+      `${info.threads} thread(s) on ${info.cores} cores`);
+    assert.equal(info.threads, possible ? Math.min(info.cores, 4) : 1);
+    if (ENGINE !== 'webkit') assert.ok(possible, `${ENGINE} offers threads to an isolated page`);
     assert.equal(await checkedAdaptation(page), info.adaptation);
     assert.equal(await page.locator('#app').isVisible(), true);
     assert.equal(await page.locator('#error').isVisible(), false);
