@@ -75,6 +75,7 @@ if (!Number.isSafeInteger(threads) || threads < 1 || threads > 16) {
 const count = dims.reduce((a, b) => a * b, 1);
 const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
 const plan = `${warmup} warm-ups, ${reps} interleaved repetitions`;
+const NO_SPIN = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 const threadsText = `${threads} thread${threads === 1 ? '' : 's'}`;
 
 function printTableHead() {
@@ -171,7 +172,9 @@ async function runInNode() {
   for (const path of values.model) {
     const bytes = new Uint8Array(readFileSync(path));
     const ours = core.Backbone.fromBytes(bytes, { inputDims: dims, threads });
-    const ortSession = await createOrtSession(bytes);
+    // More than one thread each on these cores: onnxruntime's workers must not spin
+    // between its runs, or they take the cores from ours (and ours sleep after 0.3 ms).
+    const ortSession = await createOrtSession(bytes, threads > 1 ? { sessionOptions: NO_SPIN } : {});
     let graph = null, absent = tfjsError;
     try {
       if (tfjs) {

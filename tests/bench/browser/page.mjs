@@ -13,8 +13,9 @@ const status = (text) => {
 };
 
 try {
-  // The drivers pass the thread count of a run in the page's query (?threads=N).
-  const threads = Number(new URLSearchParams(location.search).get('threads') ?? 1);
+  // The drivers pass the thread count of a run in the page's fragment (#threads=N:
+  // the request audit allows no query).
+  const threads = Number(new URLSearchParams(location.hash.slice(1)).get('threads') ?? 1);
   const [{ createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
     import('./ort_web.mjs').then((m) => m.loadOrt(threads)),
