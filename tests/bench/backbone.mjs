@@ -21,7 +21,9 @@
 // --threads N (default 1): ours on N threads (the threads build) against
 // onnxruntime-web with numThreads N; TF.js (one thread only here: its wasm
 // backend has no threads in Node) is left out when N > 1. In the browser the
-// page is cross-origin isolated, as threads need. tests/bench/threads.mjs
+// page is cross-origin isolated, as threads need. With N > 1 the two engines
+// run one after the other (all of ours, then all of onnxruntime-web's)
+// instead of alternating (browser/measure.mjs says why). tests/bench/threads.mjs
 // compares our own 1 and N threads.
 //
 // By default all run in this Node process. --browser runs the same comparison
@@ -195,7 +197,7 @@ async function runInNode() {
       }
       const runRef = async () => (await runOrt(ortSession, { [inputName]: { dims, data: x } }, [outName]))[outName].data;
       const runTfjs = graph && (() => graph.run(x));
-      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps, interleave: threads === 1 });
       printRow(path, { ...r, tfjsAbsent: absent, macs: info.macs, steps: values.profile ? profileSteps(ours, x) : null }, ghz);
     } finally {
       ours.delete();

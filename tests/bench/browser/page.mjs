@@ -98,7 +98,7 @@ try {
       const runRef = async () =>
         (await session.run({ [inputName]: new ort.Tensor('float32', x, dims) }, [outName]))[outName].data;
       const runTfjs = graph && (() => graph.run(x));
-      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps, interleave: threads === 1 });
       return {
         macs: info.macs,
         oursMs: r.oursMs,
