@@ -21,7 +21,9 @@
 // --threads N (default 1): ours on N threads (the threads build) against
 // onnxruntime-web with numThreads N; TF.js (one thread only here: its wasm
 // backend has no threads in Node) is left out when N > 1. In the browser the
-// page is cross-origin isolated, as threads need. tests/bench/threads.mjs
+// page is cross-origin isolated, as threads need. With N > 1 the two engines
+// run one after the other (all of ours, then all of onnxruntime-web's)
+// instead of alternating (browser/measure.mjs says why). tests/bench/threads.mjs
 // compares our own 1 and N threads.
 //
 // By default all run in this Node process. --browser runs the same comparison
@@ -75,6 +77,7 @@ if (!Number.isSafeInteger(threads) || threads < 1 || threads > 16) {
 const count = dims.reduce((a, b) => a * b, 1);
 const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
 const plan = `${warmup} warm-ups, ${reps} interleaved repetitions`;
+const NO_SPIN = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 const threadsText = `${threads} thread${threads === 1 ? '' : 's'}`;
 
 function printTableHead() {
@@ -171,7 +174,9 @@ async function runInNode() {
   for (const path of values.model) {
     const bytes = new Uint8Array(readFileSync(path));
     const ours = core.Backbone.fromBytes(bytes, { inputDims: dims, threads });
-    const ortSession = await createOrtSession(bytes);
+    // More than one thread each on these cores: onnxruntime's workers must not spin
+    // between its runs, or they take the cores from ours (and ours sleep after 0.3 ms).
+    const ortSession = await createOrtSession(bytes, threads > 1 ? { sessionOptions: NO_SPIN } : {});
     let graph = null, absent = tfjsError;
     try {
       if (tfjs) {
@@ -192,7 +197,7 @@ async function runInNode() {
       }
       const runRef = async () => (await runOrt(ortSession, { [inputName]: { dims, data: x } }, [outName]))[outName].data;
       const runTfjs = graph && (() => graph.run(x));
-      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps, interleave: threads === 1 });
       printRow(path, { ...r, tfjsAbsent: absent, macs: info.macs, steps: values.profile ? profileSteps(ours, x) : null }, ghz);
     } finally {
       ours.delete();

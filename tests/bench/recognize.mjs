@@ -85,8 +85,8 @@ async function runEngine(engine) {
   try {
     const v = await browser.versions();
     const page = await browser.newPage();
-    // ?threads=N: our backbone (and onnxruntime-web's) on N threads.
-    await page.goto(`${browser.origin}${PAGE}?threads=${threads}`);
+    // #threads=N: our backbone (and onnxruntime-web's) on N threads.
+    await page.goto(`${browser.origin}${PAGE}#threads=${threads}`);
     await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
     const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
     if (pageError) throw new Error(`${engine}: the page failed to load its modules:\n${pageError}`);

@@ -13,8 +13,9 @@ const status = (text) => {
 };
 
 try {
-  // The drivers pass the thread count of a run in the page's query (?threads=N).
-  const threads = Number(new URLSearchParams(location.search).get('threads') ?? 1);
+  // The drivers pass the thread count of a run in the page's fragment (#threads=N:
+  // the request audit allows no query).
+  const threads = Number(new URLSearchParams(location.hash.slice(1)).get('threads') ?? 1);
   const [{ createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
     import('./ort_web.mjs').then((m) => m.loadOrt(threads)),
@@ -97,7 +98,7 @@ try {
       const runRef = async () =>
         (await session.run({ [inputName]: new ort.Tensor('float32', x, dims) }, [outName]))[outName].data;
       const runTfjs = graph && (() => graph.run(x));
-      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps });
+      const r = await comparePair({ ours, runRef, runTfjs, x, outName, warmup, reps, interleave: threads === 1 });
       return {
         macs: info.macs,
         oursMs: r.oursMs,

@@ -122,7 +122,7 @@ export async function openBrowserBench({
   try {
     const versions = await browser.versions();
     const page = await browser.newPage();
-    await page.goto(`${browser.origin}${PAGE}?threads=${threads}`, { waitUntil: 'load', timeout: 60_000 });
+    await page.goto(`${browser.origin}${PAGE}#threads=${threads}`, { waitUntil: 'load', timeout: 60_000 });
     await page.waitForFunction(() => window.iciiaBench || window.iciiaBenchError, null, { timeout: 120_000 });
     const pageError = await page.evaluate(() => window.iciiaBenchError ?? null);
     if (pageError) throw new Error(`the page failed to load its modules:\n${pageError}`);
