@@ -172,7 +172,7 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
     over_limit("the plan has " + std::to_string(e.plan_.steps.size()) + " steps", options.max_steps, "max_steps");
   // One scratch per thread: the steps that split their work give each
   // worker its own.
-  const int64_t floats = sat_add(e.plan_.arena_floats, sat_mul(e.plan_.scratch_floats, options.threads));
+  const int64_t floats = sat_add(e.plan_.arena_floats, sat_mul(e.scratch_stride(), options.threads));
   if (e.plan_.arena_floats < 0 || e.plan_.scratch_floats < 0 ||
       static_cast<uint64_t>(floats) > options.max_arena_bytes / sizeof(float))
     throw Error(ErrorCode::kLimit, "the arena of the model would take " +
@@ -224,8 +224,14 @@ void Engine::load_input(std::span<const float> input) {
     std::copy(input.begin(), input.end(), dst);
 }
 
+int64_t Engine::scratch_stride() const {
+  // Whole cache lines: each worker's scratch starts aligned for the pointer
+  // arrays steps keep there, and no two workers write one line.
+  return plan_.scratch_floats > kMax64 - 15 ? kMax64 : (plan_.scratch_floats + 15) / 16 * 16;
+}
+
 kernels::Parallel Engine::parallel() {
-  return {pool_.get(), static_cast<size_t>(plan_.scratch_floats)};
+  return {pool_.get(), static_cast<size_t>(scratch_stride())};
 }
 
 void Engine::run(std::span<const float> input) {

@@ -103,6 +103,7 @@ class Engine {
   void load_input(std::span<const float> input);
   int value_id(const std::string& name) const;
   kernels::Parallel parallel();
+  int64_t scratch_stride() const;  // floats between two workers' scratch
 
   Graph graph_;
   Plan plan_;
