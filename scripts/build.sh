@@ -27,6 +27,14 @@ mkdir -p web/wasm
 cp -u build/wasm/iciia_core.mjs build/wasm/iciia_core.wasm build/wasm/iciia_core.node.mjs \
   build/wasm/iciia_core.mt.mjs build/wasm/iciia_core.mt.wasm build/wasm/iciia_core.mt.worker.js \
   build/wasm/iciia_core.mt.node.mjs web/wasm/
+# The threads glue names its worker script by new URL(..., import.meta.url)
+# for when no locateFile is given; the loader always gives one. webpack would
+# follow that reference, parse the worker script as a module and warn twice
+# (an import() of an expression, a chunk cycle), so it is told to ignore it.
+sed -i 's#new URL("iciia_core.mt.worker.js",import.meta.url)#new URL(/* webpackIgnore: true */"iciia_core.mt.worker.js",import.meta.url)#' \
+  web/wasm/iciia_core.mt.mjs
+grep -q 'webpackIgnore: true \*/"iciia_core.mt.worker.js"' web/wasm/iciia_core.mt.mjs ||
+  { echo "build: the threads glue no longer names its worker as expected (webpackIgnore not applied)" >&2; exit 1; }
 # Node runs the pthread worker script as CommonJS only under a .cjs name
 # inside this "type": "module" package (web/src/platform_node.ts).
 cp -u build/wasm/iciia_core.mt.node.worker.js web/wasm/iciia_core.mt.node.worker.cjs

@@ -62,6 +62,10 @@ function copyModel(dest) {
   return index;
 }
 
+// What a host sends for threads (README, "Threads"); scripts/server.mjs, which
+// serves the webpack and esbuild apps, sends it too.
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 /** Serves a built app's folder at the origin's root (under the demo's strict CSP). */
 function serveFolder(dir) {
   const routes = new Map();
@@ -91,7 +95,8 @@ function assertBrowserOnly(dir, name) {
   assert.ok(scripts.length > 0, `${name}: no script emitted`);
   for (const p of scripts) {
     const text = readFileSync(p, 'utf8');
-    assert.doesNotMatch(text, /["'](node:)?(fs|fs\/promises|path|url|module|crypto)["']/, `${name}: ${relative(dir, p)} imports a Node built-in`);
+    assert.doesNotMatch(text, /(import\(|require\(|from\s*)["'](node:)?(fs|fs\/promises|path|url|module|crypto|worker_threads)["']/,
+      `${name}: ${relative(dir, p)} imports a Node built-in`);
     assert.ok(!text.includes('iciia_core.node'), `${name}: ${relative(dir, p)} holds the Node build of the core`);
   }
 }
@@ -141,7 +146,8 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
    * visit recognizes every sample with an empty history, the second finds
    * them stored and attends to them.
    */
-  async function checkApp(t, origin, name) {
+  // threaded: whether the bundle must run the threads build ('fallback': it may fall back to one thread).
+  async function checkApp(t, origin, name, threaded = 'yes') {
     browser.allowOrigin(origin);
     const page = await browser.context.newPage();
     const errors = [];
@@ -155,9 +161,11 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
       return page.evaluate(() => window.consumerResult);
     };
     const first = await visit(false);
-    // The page is cross-origin isolated (scripts/server.mjs), so the bundle must have carried the threads build.
+    // The page is cross-origin isolated, so the bundle must have carried the threads build.
     assert.equal(first.isolated, true, `${name}: the page is cross-origin isolated`);
-    assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
+    console.log(`# ${name}: ${first.threads} thread(s) on ${first.cores} cores`);
+    if (threaded === 'yes' || first.threads !== 1)
+      assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
     assert.equal(first.before, 0, `${name}: a fresh origin starts with no history`);
     assert.equal(first.after, SAMPLES);
     first.results.forEach((r, i) => {
@@ -168,7 +176,10 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assert.equal(second.before, SAMPLES, `${name}: after a reload the history is still there`);
     assert.equal(second.results[0].attention, SAMPLES, `${name}: and the first image after the reload attends to it`);
     assert.equal(second.after, 2 * SAMPLES);
-    assert.deepEqual(errors, []);
+    // A Vite app's workers fail to import the glue copy Vite emits; the
+    // browser logs that, and the package falls back to one thread.
+    const expected = (e) => threaded === 'fallback' && /Failed to fetch dynamically imported module: .*iciia_core\.mt/.test(e);
+    assert.deepEqual(errors.filter((e) => !expected(e)), []);
     await page.close();
     t.diagnostic(`${name}: ${SAMPLES} images recognized, history ${first.after} -> ${second.after} across a reload`);
   }
@@ -184,10 +195,12 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
   test('Vite: the dev server, no configuration', async (t) => {
     const { createServer } = await import('vite');
     const lines = [];
-    const server = await createServer({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), server: { port: 0, host: '127.0.0.1' } });
+    const server = await createServer({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), server: { port: 0, host: '127.0.0.1', headers: ISOLATION } });
     await server.listen();
     stops.push(() => server.close());
-    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite dev');
+    // Vite's bundle of the package leaves the threads build's workers unable to
+    // start (README): the package falls back to one thread, and that must work.
+    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite dev', 'fallback');
     assert.deepEqual(warnings(lines), [], 'the dev server logged no warning');
   });
 
@@ -200,9 +213,9 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     const emitted = readdirSync(join(outDir, 'assets'));
     assert.ok(emitted.some((f) => /^iciia_core.*\.wasm$/.test(f)), `the .wasm is emitted (${emitted})`);
     assertBrowserOnly(outDir, 'vite build');
-    const server = await preview({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
+    const server = await preview({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), build: { outDir }, preview: { port: 0, host: '127.0.0.1', headers: ISOLATION } });
     stops.push(() => new Promise((r) => server.httpServer.close(r)));
-    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite build + preview');
+    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite build + preview', 'fallback');
   });
 
   test('webpack 5: production build, no configuration about the package', async (t) => {
@@ -214,9 +227,10 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     );
     const { warnings: w, errors } = stats.toJson({ all: false, warnings: true, errors: true });
     assert.deepEqual(errors.map((x) => x.message), []);
-    // webpack's size hint names every asset over 244 KiB; the core is about
-    // 1 MiB (the README says how to set performance.assetFilter). Nothing else.
-    const other = w.map((x) => x.message).filter((m) => !/^asset size limit: .*\n(.*\n)*Assets: \n\s+[0-9a-f]+\.wasm \([\d.]+ [KM]iB\)$/.test(m));
+    // webpack's size hint names every asset over 244 KiB; each core (single-
+    // threaded, threads) is about 1 MiB (the README says how to set
+    // performance.assetFilter). Nothing else.
+    const other = w.map((x) => x.message).filter((m) => !/^asset size limit: .*\n(.*\n)*Assets: (\n\s+[0-9a-f]+\.wasm \([\d.]+ [KM]iB\))+$/.test(m));
     assert.deepEqual(other, [], 'webpack warned');
     assert.ok(readdirSync(outDir).some((f) => f.endsWith('.wasm')), 'the .wasm is emitted');
     assertBrowserOnly(outDir, 'webpack');

@@ -96,6 +96,25 @@ export async function loadCore(options: WasmOptions = {}, warn?: (message: strin
 class ThreadsUnavailable extends Error {}
 
 /**
+ * How long the threads build may take to start its workers. They normally
+ * take a few hundred milliseconds; one that loads its script but cannot
+ * import the glue (a bundler that moved it) never reports back, and the
+ * module would wait for it forever.
+ */
+const THREADS_START_MS = 8000;
+
+function startTimeout(ready: Promise<unknown>): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setTimeout(
+      () => reject(new ThreadsUnavailable(`the threads build's workers did not start within ${THREADS_START_MS / 1000} s`)),
+      THREADS_START_MS,
+    );
+    // Node: a pending timer must not keep the process alive once the core is up.
+    void ready.then(() => clearTimeout(timer), () => clearTimeout(timer));
+  });
+}
+
+/**
  * Rejects when one of the module's pthread workers fails to start (its
  * script not served, or refused by the page's policy). The glue's own
  * handler would rethrow the event as an uncaught page error; until the core
@@ -217,7 +236,7 @@ async function instantiate(binary: () => Promise<{ bytes: Uint8Array; where: str
     options.mainScriptUrlOrBlob = files.glue;
     options.locateFile = (name: string, prefix: string) => (name.endsWith('.worker.js') ? files.worker : prefix + name);
     const ready = glue.default(options);
-    const m = (await Promise.race([ready, workerFailures(options, ready, files.worker)])) as CoreModule;
+    const m = (await Promise.race([ready, workerFailures(options, ready, files.worker), startTimeout(ready)])) as CoreModule;
     platform().releaseWorkers?.(m);
     return Object.assign(m, { iciiaThreads: threads });
   } catch (e) {
