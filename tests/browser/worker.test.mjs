@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { addTree, demoRoutes, ROOT } from '../../scripts/server.mjs';
-import { browserMissing, openBrowser } from './harness.mjs';
+import { browserMissing, ENGINE, openBrowser } from './harness.mjs';
 
 const skip = await browserMissing();
 if (skip) console.log(`skipping the worker browser test: ${skip}`);
@@ -26,6 +26,18 @@ describe('module Web Worker', { skip: skip ?? false, timeout: 600_000 }, () => {
 
     const inWorker = await page.evaluate((o) => window.runWorker(o), { clientId: 'worker', count: COUNT });
     assert.equal(inWorker.inWorker, true);
+    // Threads in a worker of an isolated page: Chromium runs the threads
+    // build; Firefox one thread (its nested Worker constructor can block for
+    // good, web/src/platform_browser.ts), WebKitGTK one (no SharedArrayBuffer).
+    const expected = ENGINE === 'chromium' ? 2 : 1;
+    console.log(`# ${ENGINE} worker: ${inWorker.threads} thread(s) by default, ${inWorker.askedThreads} when 2 are asked; ${JSON.stringify(inWorker.askedWarnings)}`);
+    assert.equal(inWorker.threads, expected);
+    assert.deepEqual(inWorker.warnings, [], 'no warning by default');
+    assert.equal(inWorker.askedThreads, expected);
+    if (expected === 1) {
+      assert.equal(inWorker.askedWarnings.length, 1, 'an explicit request that cannot be met says why');
+      assert.match(inWorker.askedWarnings[0], ENGINE === 'firefox' ? /^threads: 2 asked, running on one thread: Firefox/ : /^threads: 2 asked, running on one thread: /);
+    } else assert.deepEqual(inWorker.askedWarnings, []);
     assert.ok(inWorker.labels.length > 1);
     assert.equal(inWorker.results.length, COUNT);
     assert.equal(inWorker.size, COUNT);

@@ -62,8 +62,16 @@ describe('loading the core', () => {
     const three = await loadCore({ threads: 3 });
     assert.equal(three.iciiaThreads, 3);
     assert.notEqual(three, two);
-    // wasmBinary is the single-threaded binary's bytes: one thread.
-    assert.equal((await loadCore({ wasmBinary: new Uint8Array(WASM), threads: 4 })).iciiaThreads, 1);
+    // wasmBinary is the single-threaded binary's bytes: one thread, and an
+    // explicit request for more says why (a default does not).
+    const warnings = [];
+    assert.equal((await loadCore({ wasmBinary: new Uint8Array(WASM), threads: 4 }, (m) => warnings.push(m))).iciiaThreads, 1);
+    await loadCore({ wasmBinary: new Uint8Array(WASM) }, (m) => warnings.push(m));
+    await loadCore({ wasmPaths: new URL(`${origin}/ok/iciia_core.wasm`), threads: 2 }, (m) => warnings.push(m));
+    assert.deepEqual(warnings, [
+      'threads: 4 asked, running on one thread: wasmBinary holds the single-threaded core',
+      "threads: 2 asked, running on one thread: wasmPaths names the single-threaded core's file",
+    ]);
     for (const threads of [0, -1, 1.5, 17, '2']) await assert.rejects(loadCore({ threads }), TypeError, String(threads));
     await rejects({ wasmPaths: `${origin}/missing/`, threads: 2 }, /\/missing\/iciia_core\.mt\.wasm/, /HTTP 404/);
   });

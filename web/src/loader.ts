@@ -42,13 +42,23 @@ const byUrl = new Map<string, Promise<LoadedCore>>();
 const byBinary = new WeakMap<object, Promise<LoadedCore>>();
 
 /** The thread count to run with: the option, or the default, where threads are possible at all. */
-async function threadCount(options: WasmOptions): Promise<number> {
+async function threadCount(options: WasmOptions, warn?: (message: string) => void): Promise<number> {
   const asked = options.threads;
   if (asked !== undefined && (!Number.isInteger(asked) || asked < 1 || asked > MAX_THREADS)) {
     throw new TypeError(`threads: expected an integer from 1 to ${MAX_THREADS}, got ${String(asked)}`);
   }
-  if (asked === 1 || options.wasmBinary !== undefined || platform().threadsUnavailable() !== null) return 1;
-  if (options.wasmPaths !== undefined && /\.wasm$/i.test(new URL(String(options.wasmPaths), 'x:/').pathname)) return 1;
+  if (asked === 1) return 1;
+  const why =
+    options.wasmBinary !== undefined
+      ? 'wasmBinary holds the single-threaded core'
+      : options.wasmPaths !== undefined && /\.wasm$/i.test(new URL(String(options.wasmPaths), 'x:/').pathname)
+        ? "wasmPaths names the single-threaded core's file"
+        : platform().threadsUnavailable();
+  if (why !== null) {
+    // Only an explicit request is worth a warning: by default one thread is what such a context runs.
+    if (asked !== undefined) warn?.(`threads: ${asked} asked, running on one thread: ${why}`);
+    return 1;
+  }
   return asked ?? Math.min(await platform().cores(), MAX_DEFAULT_THREADS);
 }
 
@@ -59,7 +69,7 @@ async function threadCount(options: WasmOptions): Promise<number> {
  * ('CoreLoad'), with a TypeError for a bad `threads`.
  */
 export async function loadCore(options: WasmOptions = {}, warn?: (message: string) => void): Promise<LoadedCore> {
-  const threads = await threadCount(options);
+  const threads = await threadCount(options, warn);
   if (options.wasmBinary !== undefined) {
     const b = options.wasmBinary;
     if (!(b instanceof Uint8Array) && !(b instanceof ArrayBuffer)) {

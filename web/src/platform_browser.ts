@@ -17,6 +17,20 @@ const WASM: Record<CoreVariant, () => URL> = {
   'simd-threads': () => new URL('../wasm/iciia_core.mt.wasm', import.meta.url),
 };
 
+/**
+ * A dedicated or shared worker in Firefox. Its nested `new Worker()` runs a
+ * synchronous round trip to the browser's main thread; after a worker with
+ * nested workers was terminated that round trip sometimes never returns, and
+ * no timeout can fire on a blocked thread (tests/browser/crash.test.mjs hit
+ * it about once in four runs). Pages start workers asynchronously and are not
+ * affected.
+ */
+function geckoWorker(): boolean {
+  const scope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
+  const inWorker = typeof scope === 'function' && globalThis instanceof scope;
+  return inWorker && /\bFirefox\//.test(globalThis.navigator?.userAgent ?? '');
+}
+
 export const browserPlatform: Platform = {
   importGlue: (variant) => GLUE[variant](),
   wasmUrl: (variant) => WASM[variant](),
@@ -27,10 +41,14 @@ export const browserPlatform: Platform = {
     glue: new URL('../wasm/iciia_core.mt.mjs', import.meta.url).href,
   }),
   threadsUnavailable: () => {
-    if (typeof SharedArrayBuffer === 'undefined' || globalThis.crossOriginIsolated !== true) {
+    if (globalThis.crossOriginIsolated !== true) {
       return 'the page is not cross-origin isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so it has no SharedArrayBuffer';
     }
+    if (typeof SharedArrayBuffer === 'undefined') return 'this browser offers no SharedArrayBuffer, even to a cross-origin isolated page';
     if (typeof Worker === 'undefined') return 'this context cannot start workers';
+    if (geckoWorker()) {
+      return "Firefox can block a worker for good in the Worker constructor when it starts the threads build's own workers (seen after another such worker was terminated), so workers in Firefox run the single-threaded core";
+    }
     return null;
   },
   cores: async () => Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1),
