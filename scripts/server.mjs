@@ -87,7 +87,7 @@ export function addTree(routes, dir, filter = () => true) {
  */
 export function addPackageRoutes(routes) {
   // The single-threaded core, and the threads build a cross-origin isolated page loads.
-  const wasm = ['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js'];
+  const wasm = ['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js', 'iciia_core.mt.worker.text.mjs'];
   for (const f of ['web/dist/index.js', ...wasm.map((n) => `web/wasm/${n}`)])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run scripts/build.sh`);
   addTree(routes, join(ROOT, 'web/dist'), (n) => n.endsWith('.js'));

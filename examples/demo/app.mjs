@@ -444,7 +444,7 @@ async function keepOffline() {
     // serve a dedicated worker's script from this cache, so offline the
     // threads build cannot start its workers and the package falls back to
     // the single-threaded core, which must then be here.
-    ...['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js'].map(
+    ...['iciia_core.mjs', 'iciia_core.wasm', 'iciia_core.mt.mjs', 'iciia_core.mt.wasm', 'iciia_core.mt.worker.js', 'iciia_core.mt.worker.text.mjs'].map(
       (f) => new URL(`../../web/wasm/${f}`, import.meta.url).href,
     ),
   ])];

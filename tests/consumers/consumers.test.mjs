@@ -114,9 +114,9 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     const files = installFromTarball();
     for (const f of ['package.json', 'dist/index.js', 'dist/browser.js', 'dist/index.d.ts', 'wasm/iciia_core.mjs',
       'wasm/iciia_core.node.mjs', 'wasm/iciia_core.wasm', 'wasm/iciia_core.mt.mjs', 'wasm/iciia_core.mt.node.mjs',
-      'wasm/iciia_core.mt.wasm', 'wasm/iciia_core.mt.worker.js', 'wasm/iciia_core.mt.node.worker.cjs', 'docs/design.md'])
+      'wasm/iciia_core.mt.wasm', 'wasm/iciia_core.mt.worker.js', 'wasm/iciia_core.mt.worker.text.mjs', 'wasm/iciia_core.mt.node.worker.cjs', 'docs/design.md'])
       assert.ok(files.includes(f), `the tarball lacks ${f}`);
-    assert.deepEqual(files.filter((f) => !/^(dist\/[a-z_]+\.(js|d\.ts)|wasm\/iciia_core\.(mt\.)?(mjs|node\.mjs|wasm)|wasm\/iciia_core\.mt\.(worker\.js|node\.worker\.cjs)|docs\/design\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
+    assert.deepEqual(files.filter((f) => !/^(dist\/[a-z_]+\.(js|d\.ts)|wasm\/iciia_core\.(mt\.)?(mjs|node\.mjs|wasm)|wasm\/iciia_core\.mt\.(worker\.js|worker\.text\.mjs|node\.worker\.cjs)|docs\/design\.md|package\.json|README\.md|LICENSE)$/.test(f)), [],
       'the tarball holds only the package');
     samples = copyModel(join(APP, 'public/model'));
     rmSync(join(HERE, 'node_modules/.vite'), { recursive: true, force: true }); // a fresh pre-bundle, as on a first `vite`
@@ -146,8 +146,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
    * visit recognizes every sample with an empty history, the second finds
    * them stored and attends to them.
    */
-  // threaded: whether the bundle must run the threads build ('fallback': it may fall back to one thread).
-  async function checkApp(t, origin, name, threaded = 'yes') {
+  async function checkApp(t, origin, name) {
     browser.allowOrigin(origin);
     const page = await browser.context.newPage();
     const errors = [];
@@ -164,8 +163,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     // The page is cross-origin isolated, so the bundle must have carried the threads build.
     assert.equal(first.isolated, true, `${name}: the page is cross-origin isolated`);
     console.log(`# ${name}: ${first.threads} thread(s) on ${first.cores} cores`);
-    if (threaded === 'yes' || first.threads !== 1)
-      assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
+    assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
     assert.equal(first.before, 0, `${name}: a fresh origin starts with no history`);
     assert.equal(first.after, SAMPLES);
     first.results.forEach((r, i) => {
@@ -176,10 +174,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assert.equal(second.before, SAMPLES, `${name}: after a reload the history is still there`);
     assert.equal(second.results[0].attention, SAMPLES, `${name}: and the first image after the reload attends to it`);
     assert.equal(second.after, 2 * SAMPLES);
-    // A Vite app's workers fail to import the glue copy Vite emits; the
-    // browser logs that, and the package falls back to one thread.
-    const expected = (e) => threaded === 'fallback' && /Failed to fetch dynamically imported module: .*iciia_core\.mt/.test(e);
-    assert.deepEqual(errors.filter((e) => !expected(e)), []);
+    assert.deepEqual(errors, []);
     await page.close();
     t.diagnostic(`${name}: ${SAMPLES} images recognized, history ${first.after} -> ${second.after} across a reload`);
   }
@@ -198,9 +193,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     const server = await createServer({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), server: { port: 0, host: '127.0.0.1', headers: ISOLATION } });
     await server.listen();
     stops.push(() => server.close());
-    // Vite's bundle of the package leaves the threads build's workers unable to
-    // start (README): the package falls back to one thread, and that must work.
-    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite dev', 'fallback');
+    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite dev');
     assert.deepEqual(warnings(lines), [], 'the dev server logged no warning');
   });
 
@@ -215,7 +208,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assertBrowserOnly(outDir, 'vite build');
     const server = await preview({ root: APP, configFile: false, logLevel: 'info', customLogger: viteLogger(lines), build: { outDir }, preview: { port: 0, host: '127.0.0.1', headers: ISOLATION } });
     stops.push(() => new Promise((r) => server.httpServer.close(r)));
-    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite build + preview', 'fallback');
+    await checkApp(t, server.resolvedUrls.local[0].replace(/\/$/, ''), 'vite build + preview');
   });
 
   test('webpack 5: production build, no configuration about the package', async (t) => {

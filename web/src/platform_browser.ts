@@ -31,13 +31,39 @@ function geckoWorker(): boolean {
   return inWorker && /\bFirefox\//.test(globalThis.navigator?.userAgent ?? '');
 }
 
+/**
+ * The pthread worker script's URL: the file as served, where it arrives as a
+ * classic script of the page's origin (a strict `worker-src 'self'` policy
+ * allows only that), else a `blob:` URL of the text the package carries.
+ * Bundlers do not all serve it so: Vite inlines a script this small as a
+ * `data:` URL in a build (a worker started from one has an opaque origin, so
+ * its import of the glue is cross-origin, which a cross-origin isolated page
+ * refuses), and its dev server rewrites it into an ES module (an `import`
+ * statement, a syntax error in a classic worker); the workers never started.
+ * webpack minifies it, which is fine.
+ */
+async function workerScript(url: string): Promise<string> {
+  if (!url.startsWith('data:')) {
+    const served = await fetch(url).then(
+      (r) => (r.ok ? r.text() : null),
+      () => null,
+    );
+    if (served !== null && !/^\s*(import|export)\b/.test(served)) return url;
+  }
+  const shipped = await import('../wasm/iciia_core.mt.worker.text.mjs').then(
+    (m) => m.default,
+    () => null, // not served either: the URL is all there is
+  );
+  return shipped === null ? url : URL.createObjectURL(new Blob([shipped], { type: 'text/javascript' }));
+}
+
 export const browserPlatform: Platform = {
   importGlue: (variant) => GLUE[variant](),
   wasmUrl: (variant) => WASM[variant](),
   // Each pthread worker is a classic worker running the worker script, which
   // imports the glue by URL: both named statically, so a bundler emits them.
   threadFiles: async () => ({
-    worker: new URL('../wasm/iciia_core.mt.worker.js', import.meta.url).href,
+    worker: await workerScript(new URL('../wasm/iciia_core.mt.worker.js', import.meta.url).href),
     glue: new URL('../wasm/iciia_core.mt.mjs', import.meta.url).href,
   }),
   threadsUnavailable: () => {
