@@ -62,9 +62,6 @@ class ThreadPool {
   // callers run inline.
   static std::shared_ptr<ThreadPool> shared(int threads);
 
-  // Threads the hardware offers (at least 1).
-  static int hardware_threads();
-
  private:
   using Call = void (*)(void*, int, int);
   void run_erased(int tasks, void* fn, Call call);
