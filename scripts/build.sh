@@ -35,9 +35,10 @@ sed -i 's#new URL("iciia_core.mt.worker.js",import.meta.url)#new URL(/* webpackI
   web/wasm/iciia_core.mt.mjs
 grep -q 'webpackIgnore: true \*/"iciia_core.mt.worker.js"' web/wasm/iciia_core.mt.mjs ||
   { echo "build: the threads glue no longer names its worker as expected (webpackIgnore not applied)" >&2; exit 1; }
-# The worker script's text as a module, for a page where the script as served
-# is not the one shipped (web/src/platform_browser.ts: Vite's dev server
-# rewrites it into an ES module; a bundler may inline or drop it).
+# The worker script's text as a module, for a page where the script is not
+# served as a classic script of the page's origin (web/src/platform_browser.ts:
+# a Vite build inlines it as a data: URL, Vite's dev server rewrites it into
+# an ES module, another bundler may drop it).
 node -e 'const fs = require("fs"); const [src, out] = process.argv.slice(1);
   fs.writeFileSync(out, "// The text of iciia_core.mt.worker.js, written by scripts/build.sh.\nexport default " +
     JSON.stringify(fs.readFileSync(src, "utf8")) + ";\n");' web/wasm/iciia_core.mt.worker.js web/wasm/iciia_core.mt.worker.text.mjs
