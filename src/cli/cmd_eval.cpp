@@ -40,6 +40,10 @@ Run add_eval(CLI::App& app) {
   sub->add_option("--weights", args->weights,
                   "METHOD=FILE: use trained weights for B-full, B-causal, T-full or T-causal (repeatable)");
   sub->add_option("--skip", args->skip, "a method not to run (repeatable)");
+  sub->add_option("--gate-level", args->options.gate_level,
+                  "the @gate rows adapt only when the label-shift test rejects 'no shift' at this level")
+      ->check(CLI::Range(0.5, 0.999999))
+      ->capture_default_str();
   sub->add_option("--styled", args->styled,
                   "styled test features (iciia extract --styles N): what repeats, style and mixed clients draw from");
   sub->add_option("--kinds", args->kinds,

@@ -238,11 +238,13 @@ TEST(EvalBaselines, SameEpisodesForEveryMethod) {
   const train::EvalResult r = train::evaluate(nullptr, "", test_set, "ring-test", e);
   std::map<std::string, std::vector<std::vector<double>>> acc;
   for (const auto& m : r.per_clients[0].methods) acc[m.method] = m.accuracy;
-  ASSERT_EQ(acc.size(), 4u);  // backbone, em-ml, em-map, lame (+prior rows follow their skipped modules)
+  ASSERT_EQ(acc.size(), 5u);  // backbone, em-ml, em-map, em-map@gate, lame (module rows follow their skipped modules)
   for (size_t seed = 0; seed < 2; ++seed) {
     EXPECT_EQ(acc["em-ml"][seed][0], acc["backbone"][seed][0]);
     EXPECT_EQ(acc["em-map"][seed][0], acc["backbone"][seed][0]);
     EXPECT_EQ(acc["lame"][seed][0], acc["backbone"][seed][0]);
+    // One image cannot show a shift: the gate holds, the backbone answers.
+    EXPECT_EQ(acc["em-map@gate"][seed][0], acc["backbone"][seed][0]);
     // With 8 images of a 2-class client, prior correction helps on ring clients.
     EXPECT_GT(acc["em-ml"][seed][1], acc["backbone"][seed][1]);
   }

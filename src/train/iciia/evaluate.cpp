@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "adapt/prior_correction.h"
+#include "adapt/shift_gate.h"
 #include "iciia/session.h"
 #include "util/error.h"
 
@@ -111,15 +112,33 @@ std::vector<int64_t> rows_at(const int64_t* ep, int n, int n_max) {
   return rows;
 }
 
-// EM prior from the backbone's posteriors of `rows` (the last is the target).
-std::vector<double> em_prior(const FeatureSet& set, const std::vector<int64_t>& rows, double alpha) {
+std::vector<float> posteriors(const FeatureSet& set, const std::vector<int64_t>& rows) {
   const int64_t C = set.num_classes;
   std::vector<float> probs(rows.size() * static_cast<size_t>(C));
   for (size_t i = 0; i < rows.size(); ++i)
     softmax_rows(set.logits.data() + rows[i] * C, 1, C, probs.data() + i * static_cast<size_t>(C));
+  return probs;
+}
+
+// EM prior from the backbone's posteriors of `rows` (the last is the target).
+std::vector<double> em_prior(const FeatureSet& set, const std::vector<int64_t>& rows, double alpha) {
   adapt::PriorOptions po;
   po.alpha = alpha;
-  return adapt::estimate_prior(probs, static_cast<int>(C), {}, po).prior;
+  return adapt::estimate_prior(posteriors(set, rows), static_cast<int>(set.num_classes), {}, po).prior;
+}
+
+// The shift test over `rows` (uniform source prior, as the sets are balanced):
+// G of the maximum-likelihood prior against the χ² quantile at `level`.
+bool shift_detected(const FeatureSet& set, const std::vector<int64_t>& rows, double level) {
+  const int C = static_cast<int>(set.num_classes);
+  const std::vector<float> probs = posteriors(set, rows);
+  const std::vector<double> q = adapt::estimate_prior(probs, C, {}, {}).prior;
+  return adapt::shift_statistic(probs, C, q, {}) > adapt::chi_square_quantile(C - 1, level);
+}
+
+int backbone_argmax(const FeatureSet& set, int64_t image) {
+  const float* z = set.logits.data() + image * set.num_classes;
+  return static_cast<int>(std::max_element(z, z + set.num_classes) - z);
 }
 
 int corrected_argmax(const float* logits, int64_t C, const std::vector<double>& prior) {
@@ -132,7 +151,7 @@ int corrected_argmax(const float* logits, int64_t C, const std::vector<double>& 
 }  // namespace
 
 std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& e,
-                                     const std::vector<int>& ns, double prior_alpha) {
+                                     const std::vector<int>& ns, double prior_alpha, double gate_level) {
   for (int n : ns)
     if (n < 0 || n > e.n_max)
       throw Error(ErrorCode::kInvalidArgument, "history length " + std::to_string(n) + " outside the episodes' [0, " +
@@ -148,6 +167,10 @@ std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, co
     for (int n = 0; n <= e.n_max; ++n) {
       for (size_t j = 0; j < ns.size(); ++j) {
         if (ns[j] != n) continue;
+        if (gate_level > 0 && !shift_detected(test, rows_at(ep, n, e.n_max), gate_level)) {
+          correct[j] += backbone_argmax(test, ep[e.n_max]) == label;
+          continue;
+        }
         const std::vector<float> logits = session.query(feature(ep[e.n_max])).logits;
         int answer;
         if (prior_alpha >= 0)
@@ -166,8 +189,26 @@ std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, co
 }
 
 std::vector<double> baseline_accuracy(const std::string& method, const FeatureSet& set, const Episodes& e,
-                                      const std::vector<int>& ns, const LinearHead& head) {
+                                      const std::vector<int>& ns, const LinearHead& head, double gate_level) {
   const int64_t d = set.dim, C = set.num_classes;
+  if (method == "em-map@gate") {
+    std::vector<int64_t> correct(ns.size(), 0);
+    for (int64_t i = 0; i < e.count; ++i) {
+      const int64_t* ep = e.images.data() + i * (e.n_max + 1);
+      const int32_t label = set.labels[static_cast<size_t>(ep[e.n_max])];
+      for (size_t j = 0; j < ns.size(); ++j) {
+        const std::vector<int64_t> rows = rows_at(ep, ns[j], e.n_max);
+        const int answer = shift_detected(set, rows, gate_level)
+                               ? corrected_argmax(set.logits.data() + rows.back() * C, C,
+                                                  em_prior(set, rows, kMapAlphaPerClass / static_cast<double>(C)))
+                               : backbone_argmax(set, rows.back());
+        correct[j] += answer == label;
+      }
+    }
+    std::vector<double> out;
+    for (int64_t c : correct) out.push_back(static_cast<double>(c) / static_cast<double>(e.count));
+    return out;
+  }
   if (method != "em-ml" && method != "em-map" && method != "t3a" && method != "lame")
     throw Error(ErrorCode::kInvalidArgument, "baseline_accuracy: unknown method '" + method + "'");
   std::vector<int64_t> correct(ns.size(), 0);
@@ -228,6 +269,7 @@ const std::vector<Method>& eval_methods() {
       {"oracle", 0, Attention::kFull, ""},
       {"em-ml", 0, Attention::kFull, ""},
       {"em-map", 0, Attention::kFull, ""},
+      {"em-map@gate", 0, Attention::kFull, "em-map", false, true},
       {"t3a", 0, Attention::kFull, ""},
       {"lame", 0, Attention::kFull, ""},
       {"ff", 'B', Attention::kFf, ""},
@@ -235,8 +277,10 @@ const std::vector<Method>& eval_methods() {
       {"B-causal", 'B', Attention::kCausal, ""},
       {"T-full", 'T', Attention::kFull, ""},
       {"T-causal", 'T', Attention::kCausal, ""},
-      {"B-full+prior", 'B', Attention::kFull, "B-full"},
-      {"B-causal+prior", 'B', Attention::kCausal, "B-causal"},
+      {"B-full+prior", 'B', Attention::kFull, "B-full", true},
+      {"B-causal+prior", 'B', Attention::kCausal, "B-causal", true},
+      {"B-causal@gate", 'B', Attention::kCausal, "B-causal", false, true},
+      {"B-causal+prior@gate", 'B', Attention::kCausal, "B-causal", true, true},
   };
   return methods;
 }
@@ -249,6 +293,7 @@ std::string method_label(const std::string& name) {
   if (name == "em-map") return "EM prior (MAP)";
   if (name == "t3a") return "T3A";
   if (name == "lame") return "LAME";
+  if (const size_t at = name.find("@gate"); at != std::string::npos) return method_label(name.substr(0, at)) + ", gated";
   const size_t plus = name.find('+');
   if (plus != std::string::npos) return method_label(name.substr(0, plus)) + " + prior";
   return "ICIIA-" + name.substr(0, 1) + " " + name.substr(2);
@@ -291,8 +336,9 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
     const auto& ms = eval_methods();
     if (std::none_of(ms.begin(), ms.end(), [&](const Method& m) { return m.name == name; }))
       throw Error(ErrorCode::kInvalidArgument, "eval: --skip " + name + ": not a method (backbone, oracle, em-ml, em-map, "
-                                                                          "t3a, lame, ff, B-full, B-causal, T-full, T-causal, "
-                                                                          "B-full+prior, B-causal+prior)");
+                                                                          "em-map@gate, t3a, lame, ff, B-full, B-causal, T-full, "
+                                                                          "T-causal, B-full+prior, B-causal+prior, "
+                                                                          "B-causal@gate, B-causal+prior@gate)");
   }
   // Which set each client kind draws from.
   std::vector<const FeatureSet*> sets;
@@ -420,11 +466,12 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
         if (mr.method == "backbone" || mr.method == "oracle")
           acc.assign(o.ns.size(), backbone_accuracy(set, e, mr.method == "oracle"));
         else if (m.training_free())
-          acc = baseline_accuracy(mr.method, set, e, o.ns, head);
+          acc = baseline_accuracy(mr.method, set, e, o.ns, head, o.gate_level);
         else if (mr.method == "ff")
           acc.assign(o.ns.size(), ff_accuracy(*ff, set, e));
         else if (!m.base.empty())
-          acc = runtime_accuracy(models.at(m.base), set, e, o.ns, kMapAlphaPerClass);
+          acc = runtime_accuracy(models.at(m.base), set, e, o.ns, m.prior ? kMapAlphaPerClass : -1,
+                                 m.gated ? o.gate_level : 0);
         else
           acc = runtime_accuracy(models.at(mr.method), set, e, o.ns);
         if (seconds.count(mr.method)) mr.train_seconds.push_back(seconds.at(mr.method));

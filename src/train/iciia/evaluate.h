@@ -49,14 +49,17 @@ double backbone_accuracy(const FeatureSet& test, const Episodes& episodes, bool 
 // check the runtime against the torch module). prior_alpha >= 0: "ICIIA +
 // prior", ICIIA's target posterior re-weighted by the EM prior estimated
 // from the backbone's posteriors of [history; target] with that smoothing
-// (what the runtime's `prior` mode estimates).
+// (what the runtime's `prior` mode estimates). gate_level > 0: the answer is
+// the backbone's unless the shift test (adapt/shift_gate.h) at that level
+// finds a label shift in [history; target].
 std::vector<double> runtime_accuracy(std::shared_ptr<const IciiaModel> model, const FeatureSet& test, const Episodes& episodes,
-                                     const std::vector<int>& ns, double prior_alpha = -1);
+                                     const std::vector<int>& ns, double prior_alpha = -1, double gate_level = 0);
 // The training-free methods (baselines.h, adapt/prior_correction.h) at each
 // n: "em-ml" (α = 0), "em-map" (α = kMapAlphaPerClass / C, the runtime's
-// default), "t3a", "lame". `head` is the backbone's last layer (T3A).
+// default), "t3a", "lame"; "em-map@gate": em-map behind the shift test at
+// `gate_level`. `head` is the backbone's last layer (T3A).
 std::vector<double> baseline_accuracy(const std::string& method, const FeatureSet& test, const Episodes& episodes,
-                                      const std::vector<int>& ns, const LinearHead& head);
+                                      const std::vector<int>& ns, const LinearHead& head, double gate_level = 0);
 // The runtime's default MAP smoothing: 0.3 pseudo-images over the classes
 // (docs/design.md, "Adaptation").
 inline constexpr double kMapAlphaPerClass = 0.3;
@@ -65,12 +68,15 @@ inline constexpr double kMapAlphaPerClass = 0.3;
 double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& episodes);
 
 // A row of the evaluation: the backbone, the oracle, a training-free
-// baseline, a trained module, or a module with prior correction on top.
+// baseline, a trained module, or a module with prior correction on top;
+// "@gate" rows answer with the backbone unless the shift test fires.
 struct Method {
-  std::string name;  // "backbone", "oracle", "em-ml", "em-map", "t3a", "lame", "ff", "B-full", ..., "B-causal+prior"
+  std::string name;  // "backbone", "oracle", "em-ml", "em-map", "t3a", "lame", "ff", "B-full", ..., "B-causal+prior@gate"
   char preset = 0;   // 'B' / 'T' for modules (ff uses B's width)
   Attention attention = Attention::kFull;
-  std::string base;  // "+prior" rows: the module they correct
+  std::string base;  // "+prior" and "@gate" rows: the method they build on
+  bool prior = false;  // a module's answer re-weighted by the EM prior
+  bool gated = false;
   bool trained() const { return preset != 0 && base.empty(); }
   bool training_free() const { return preset == 0 && name != "backbone" && name != "oracle"; }
 };

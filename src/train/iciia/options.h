@@ -53,6 +53,8 @@ struct EvalOptions {
   // cannot be saved and is always trained).
   std::map<std::string, std::string> weights;
   std::vector<std::string> skip;  // method names not to run
+  // The "@gate" rows' shift-gate level (adapt/shift_gate.h).
+  double gate_level = 0.99;
   // Modules trained, and methods evaluated, at once (threads); results do
   // not depend on it: every training draws from its own generators.
   int jobs = 2;

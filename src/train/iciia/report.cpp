@@ -45,7 +45,7 @@ bool is_module(const std::string& name) {
   return name == "B-full" || name == "B-causal" || name == "T-full" || name == "T-causal";
 }
 
-bool is_iciia(const std::string& name) { return is_module(name) || name.find("+prior") != std::string::npos; }
+bool is_iciia(const std::string& name) { return is_module(name) || (name.size() > 2 && name[1] == '-'); }
 
 // Error cut of accuracy a against the reference accuracy b.
 double error_cut(double a, double b) { return b < 1 ? 1 - (1 - a) / (1 - b) : 0; }
@@ -80,7 +80,7 @@ void check_adaptation_goals(const EvalResult& r, std::vector<GoalCheck>& goals) 
         if (r.ns[i] < 4) continue;
         double best = -1;
         std::string best_name;
-        for (const char* f : {"em-ml", "em-map", "t3a", "lame"})
+        for (const char* f : {"em-ml", "em-map", "em-map@gate", "t3a", "lame"})
           if (const MethodResult* b = find_method(c, f); b && summarize(*b, i).mean > best)
             best = summarize(*b, i).mean, best_name = f;
         if (best < 0) continue;
@@ -246,7 +246,8 @@ LinePlot accuracy_plot(const EvalResult& r) {
       {"T-causal", {{40, 160, 70}, true}},    {"em-ml", {{200, 40, 40}, false}},
       {"em-map", {{200, 40, 40}, true}},      {"t3a", {{150, 60, 170}, false}},
       {"lame", {{150, 60, 170}, true}},       {"B-full+prior", {{0, 170, 190}, false}},
-      {"B-causal+prior", {{0, 170, 190}, true}},
+      {"B-causal+prior", {{0, 170, 190}, true}}, {"em-map@gate", {{240, 120, 120}, true}},
+      {"B-causal@gate", {{20, 40, 120}, false}}, {"B-causal+prior@gate", {{0, 110, 120}, false}},
   };
   LinePlot plot;
   for (int n : r.ns) plot.x_labels.push_back(std::to_string(n));
