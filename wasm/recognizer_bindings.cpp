@@ -68,7 +68,8 @@ class Recognizer {
   // files: {manifest: string, backbone: Uint8Array, iciia?: Uint8Array (absent
   // for a backbone-only bundle)}; options: {database, clientId,
   // historyCapacity, adaptation ('' = the manifest's), priorAlpha (< 0: the
-  // default, 0.3 / C), durability ('strict' or 'relaxed', the IndexedDB
+  // default, 0.3 / C), shiftLevel (< 0: the default, 0.99; 0: the gate is
+  // off), durability ('strict' or 'relaxed', the IndexedDB
   // hint of commits), threads (the backbone's, 1 unless this is the threads
   // build), onWarning(message)}.
   static Recognizer* create(const val& files, const val& options) {
@@ -85,6 +86,8 @@ class Recognizer {
       if (!mode.empty()) ro.adaptation = parse_adaptation(mode);
       const double alpha = option<double>(options, "priorAlpha", -1);
       if (alpha >= 0) ro.prior_alpha = alpha;
+      const double level = option<double>(options, "shiftLevel", -1);
+      if (level >= 0) ro.shift_level = level;
       auto storage = std::make_shared<iciia::wasm::IdbBackend>(option<std::string>(options, "database", "iciia-web"),
                                                                option<std::string>(options, "clientId", ""),
                                                                option<std::string>(options, "durability", "strict") != "relaxed");
@@ -116,6 +119,7 @@ class Recognizer {
     o.set("adaptation", std::string(iciia::adaptation_name(r_->adaptation())));
     o.set("adaptations", adaptation_names(r_->adaptations()));
     o.set("priorAlpha", r_->prior_alpha());
+    o.set("shiftLevel", r_->shift_level());
     o.set("threads", r_->threads());
     if (r_->has_iciia()) {
       o.set("attention", std::string(iciia::attention_mode_name(r_->iciia()->config().attention)));
@@ -245,6 +249,12 @@ class Recognizer {
     if (rec.adaptation == iciia::Adaptation::kPrior) {
       o.set("prior", copy_out(rec.prior));
       o.set("priorIterations", rec.prior_iterations);
+    }
+    if (rec.shift_threshold > 0) {
+      val shift = val::object();
+      shift.set("statistic", rec.shift_statistic);
+      shift.set("threshold", rec.shift_threshold);
+      o.set("shift", shift);
     }
     o.set("seq", rec.seq ? val(double(*rec.seq)) : val::undefined());
     o.set("historySize", rec.history_size);

@@ -31,6 +31,13 @@ const ADAPTATION_TEXT = {
   none: 'none: the backbone alone',
 };
 
+/** Which adaptation answered, and when the shift gate held, why not the chosen one. */
+function adaptedHow(r) {
+  if (r.adaptation !== 'none' || !r.shift) return ADAPTATION_TEXT[r.adaptation];
+  return `none yet: your history does not show a class mix of its own (shift test ${r.shift.statistic.toFixed(1)} ` +
+    `of ${r.shift.threshold.toFixed(1)} needed), so the backbone answers`;
+}
+
 // keepOffline() lists what the page loaded from its resource timing entries:
 // room for every sample image (the default buffer stops at 250).
 performance.setResourceTimingBufferSize(10_000);
@@ -168,7 +175,7 @@ function renderResult(r, { bitmap, label, name }) {
   $('timings').textContent = t
     ? `preprocess ${ms(t.preprocess)} · backbone ${ms(t.backbone)} · sync ${ms(t.sync)} · ${r.adaptation} ${ms(t.adapt)}`
     : '';
-  $('adapted-how').textContent = ADAPTATION_TEXT[r.adaptation];
+  $('adapted-how').textContent = adaptedHow(r);
   renderBars($('adapted'), r.top, label);
   renderBars($('baseline'), r.baseline, label);
   $('attention-card').hidden = r.adaptation !== 'iciia';
@@ -226,6 +233,7 @@ const summary = (r, label) => ({
   label: label ?? null,
   adaptation: r.adaptation,
   classPrior: r.classPrior ? Array.from(r.classPrior) : null,
+  shift: r.shift ?? null,
   adapted: r.top[0].index,
   baseline: r.baseline[0].index,
   seq: r.seq ?? null,

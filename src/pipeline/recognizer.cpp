@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "adapt/prior_correction.h"
+#include "adapt/shift_gate.h"
 #include "kernels/ops.h"
 #include "util/error.h"
 
@@ -85,6 +86,12 @@ Recognizer::Recognizer(const BundleManifest& manifest, std::span<const uint8_t> 
   if (!(prior_alpha_ >= 0) || !std::isfinite(prior_alpha_))
     throw Error(ErrorCode::kInvalidArgument, "prior correction: alpha must be a finite number >= 0, got " +
                                                  std::to_string(prior_alpha_));
+  shift_level_ = options.shift_level.value_or(adapt::kDefaultShiftLevel);
+  if (!(shift_level_ >= 0 && shift_level_ < 1))
+    throw Error(ErrorCode::kInvalidArgument, "shift gate: the level must be 0 (always adapt) or in (0, 1), got " +
+                                                 std::to_string(shift_level_));
+  // One class leaves nothing to shift.
+  if (shift_level_ > 0 && C > 1) shift_threshold_ = adapt::chi_square_quantile(C - 1, shift_level_);
   if (manifest.iciia) {
     model_ = IciiaModel::load(iciia);
     if (model_->config().num_classes != C)
@@ -185,60 +192,77 @@ Analysis Recognizer::from_features(std::vector<float> features, std::vector<floa
   return a;
 }
 
+adapt::PriorResult Recognizer::estimate(double alpha, std::vector<double>& last) const {
+  const int C = num_classes();
+  // Warm start from the last estimate, nudged towards the source prior so a
+  // class the estimate had driven to ~0 can come back.
+  std::vector<double> start;
+  if (!last.empty()) {
+    start.resize(size_t(C));
+    for (int y = 0; y < C; ++y) {
+      const double source = manifest_.source_prior.empty() ? 1.0 / C : manifest_.source_prior[size_t(y)];
+      start[size_t(y)] = (1 - kWarmStartMix) * last[size_t(y)] + kWarmStartMix * source;
+    }
+  }
+  adapt::PriorResult est = adapt::estimate_prior({posteriors_.rows.data(), size_t(posteriors_.size + 1) * size_t(C)}, C,
+                                                 manifest_.source_prior,
+                                                 {.alpha = alpha, .max_iterations = kPriorStepsPerQuery}, start);
+  last = est.prior;
+  return est;
+}
+
 void Recognizer::adapt(const Analysis& a, bool remember, int k, Recognition& r) {
   r.adaptation = adaptation_;
-  switch (adaptation_) {
-    case Adaptation::kIciia: {
-      // With `remember`, the query keeps the target's k/v as the newest row,
-      // which the staging that follows would otherwise compute again.
-      QueryResult q = session_->query(a.features, {.attention = true, .append = remember});
-      session_ahead_ = remember;
-      r.top = top_k(q.logits, k);
-      r.attention = std::move(q.attention);
-      for (const HistoryRecord& rec : store_->records()) r.attention_seq.push_back(rec.seq);
-      return;
-    }
-    case Adaptation::kPrior: {
-      const int C = num_classes();
-      const int n = posteriors_.size;
-      float* target = posteriors_.rows.data() + size_t(n) * size_t(C);
-      std::copy(a.logits.begin(), a.logits.end(), target);
-      kernels::softmax(target, C);
-      if (!warned_without_logits_) {
-        const auto missing = std::count_if(store_->records().begin(), store_->records().end(),
-                                           [](const HistoryRecord& rec) { return rec.logits.empty(); });
-        if (missing) {
-          warned_without_logits_ = true;
-          if (warn_)
-            warn_(std::to_string(missing) + " history record(s) of format version 1 hold no backbone logits: prior "
-                  "correction leaves them out (ICIIA uses their features); they leave the window as new images are remembered");
-        }
-      }
-      // Warm start from the last estimate, nudged towards the source prior
-      // so a class the estimate had driven to ~0 can come back.
-      std::vector<double> start;
-      if (!prior_.empty()) {
-        start.resize(size_t(C));
-        for (int y = 0; y < C; ++y) {
-          const double source = manifest_.source_prior.empty() ? 1.0 / C : manifest_.source_prior[size_t(y)];
-          start[size_t(y)] = (1 - kWarmStartMix) * prior_[size_t(y)] + kWarmStartMix * source;
-        }
-      }
-      const adapt::PriorResult est =
-          adapt::estimate_prior({posteriors_.rows.data(), size_t(n + 1) * size_t(C)}, C, manifest_.source_prior,
-                                {.alpha = prior_alpha_, .max_iterations = kPriorStepsPerQuery}, start);
-      std::vector<float> corrected(static_cast<size_t>(C));
-      adapt::correct_posterior({target, size_t(C)}, est.prior, manifest_.source_prior, corrected);
-      r.top = top_k_probabilities(corrected, k);
-      r.prior.assign(est.prior.begin(), est.prior.end());
-      r.prior_iterations = est.iterations;
-      prior_ = est.prior;
-      return;
-    }
-    case Adaptation::kNone:
-      r.top = r.baseline;
-      return;
+  if (adaptation_ == Adaptation::kNone) {
+    r.top = r.baseline;
+    return;
   }
+  const int C = num_classes();
+  float* target = posteriors_.rows.data() + size_t(posteriors_.size) * size_t(C);
+  std::copy(a.logits.begin(), a.logits.end(), target);
+  kernels::softmax(target, C);
+  if (!warned_without_logits_ && (adaptation_ == Adaptation::kPrior || shift_threshold_ > 0)) {
+    const auto missing = std::count_if(store_->records().begin(), store_->records().end(),
+                                       [](const HistoryRecord& rec) { return rec.logits.empty(); });
+    if (missing) {
+      warned_without_logits_ = true;
+      if (warn_)
+        warn_(std::to_string(missing) + " history record(s) of format version 1 hold no backbone logits: prior "
+              "correction and the shift gate leave them out (ICIIA uses their features); they leave the window as "
+              "new images are remembered");
+    }
+  }
+  if (shift_threshold_ > 0) {
+    // The gate's EM is maximum likelihood (what the test assumes); capped
+    // steps leave G at or below the converged value, so a capped gate errs
+    // towards the backbone.
+    const adapt::PriorResult ml = estimate(0, shift_prior_);
+    r.shift_statistic = adapt::shift_statistic({posteriors_.rows.data(), size_t(posteriors_.size + 1) * size_t(C)}, C,
+                                               ml.prior, manifest_.source_prior);
+    r.shift_threshold = shift_threshold_;
+    if (!(r.shift_statistic > shift_threshold_)) {
+      r.adaptation = Adaptation::kNone;
+      r.top = r.baseline;
+      session_ahead_ = false;  // the session was not queried: staging appends the row
+      return;
+    }
+  }
+  if (adaptation_ == Adaptation::kIciia) {
+    // With `remember`, the query keeps the target's k/v as the newest row,
+    // which the staging that follows would otherwise compute again.
+    QueryResult q = session_->query(a.features, {.attention = true, .append = remember});
+    session_ahead_ = remember;
+    r.top = top_k(q.logits, k);
+    r.attention = std::move(q.attention);
+    for (const HistoryRecord& rec : store_->records()) r.attention_seq.push_back(rec.seq);
+    return;
+  }
+  const adapt::PriorResult est = estimate(prior_alpha_, prior_);
+  std::vector<float> corrected(static_cast<size_t>(C));
+  adapt::correct_posterior({target, size_t(C)}, est.prior, manifest_.source_prior, corrected);
+  r.top = top_k_probabilities(corrected, k);
+  r.prior.assign(est.prior.begin(), est.prior.end());
+  r.prior_iterations = est.iterations;
 }
 
 void Recognizer::recognize(Analysis analysis, const RecognizeOptions& options,
@@ -305,7 +329,10 @@ void Recognizer::history_appended(const HistoryRecord& record) {
 void Recognizer::history_reset(RecordWindow records) {
   posteriors_.clear();
   for (const HistoryRecord& r : records) posteriors_.append(r.logits);
-  if (records.empty()) prior_.clear();
+  if (records.empty()) {
+    prior_.clear();
+    shift_prior_.clear();
+  }
   session_ahead_ = false;
   session_current_ = false;
   if (adaptation_ == Adaptation::kIciia) rebuild_session(records);

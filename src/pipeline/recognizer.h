@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 
+#include "adapt/prior_correction.h"
 #include "engine/engine.h"
 #include "iciia/session.h"
 #include "pipeline/bundle.h"
@@ -38,6 +39,10 @@ struct RecognizerOptions {
   int history_capacity = 0;               // 0: the manifest's
   std::optional<Adaptation> adaptation;   // unset: the manifest's default
   std::optional<double> prior_alpha;      // α per class; unset: kDefaultPriorPseudoImages / C
+  // The label-shift gate's level (adapt/shift_gate.h): the history adapts
+  // the answer only once it shows a shift at this level; 0: always adapt.
+  // Unset: adapt::kDefaultShiftLevel.
+  std::optional<double> shift_level;
   engine::EngineOptions engine;  // limits for the backbone (input dims and tensors are set from the manifest)
 };
 
@@ -59,7 +64,7 @@ struct RecognizeOptions {
 };
 
 struct Recognition {
-  Adaptation adaptation = Adaptation::kNone;  // what computed `top`
+  Adaptation adaptation = Adaptation::kNone;  // what computed `top` (kNone too when the gate held)
   std::vector<Ranked> top, baseline;
   // kIciia: over the history before this image, oldest first.
   std::vector<float> attention;
@@ -68,6 +73,10 @@ struct Recognition {
   // and this image (C values summing to 1), and the EM steps it took.
   std::vector<float> prior;
   int prior_iterations = 0;
+  // The label-shift gate over the history and this image (both 0 when it is
+  // off or the mode is kNone): its statistic G and the threshold G had to
+  // pass for the mode to answer.
+  double shift_statistic = 0, shift_threshold = 0;
   std::optional<uint64_t> seq;  // this image's record, when remembered (durable once committed)
   int history_size = 0;         // after the call, staged records included
   double sync_ms = 0;           // catching up with storage before answering
@@ -104,6 +113,7 @@ class Recognizer : private HistoryObserver {
   // other modes do not keep up to date.
   void set_adaptation(Adaptation mode);
   double prior_alpha() const { return prior_alpha_; }
+  double shift_level() const { return shift_level_; }
 
   // Pixels → backbone input (NCHW), exactly what analyze() feeds the backbone.
   std::vector<float> preprocess(const ImageView& image) const;
@@ -137,6 +147,9 @@ class Recognizer : private HistoryObserver {
   void history_reset(RecordWindow records) override;
   void rebuild_session(RecordWindow records);
   void adapt(const Analysis& analysis, bool remember, int k, Recognition& r);
+  // EM over the history rows and the target (already in its slot), warm
+  // started from `last` (updated), kPriorStepsPerQuery steps at most.
+  adapt::PriorResult estimate(double alpha, std::vector<double>& last) const;
 
   BundleManifest manifest_;
   Fingerprint fingerprint_;
@@ -148,7 +161,10 @@ class Recognizer : private HistoryObserver {
   bool session_ahead_ = false;    // the session already holds the row being staged (a query appended it)
   PosteriorRows posteriors_;
   std::vector<double> prior_;     // the last estimate: EM's warm start
+  std::vector<double> shift_prior_;  // the gate's last (maximum-likelihood) estimate
   double prior_alpha_;
+  double shift_level_;
+  double shift_threshold_ = 0;   // χ²(C - 1) at shift_level_; 0: the gate is off
   Adaptation adaptation_;
   bool warned_without_logits_ = false;
   Warn warn_;

@@ -64,9 +64,24 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.equal(stream.n, STREAM.count);
     assert.equal(stream.classes.length, STREAM.classes);
     const capacity = (await page.evaluate(() => document.getElementById('history-capacity').textContent)) | 0;
+    // The shift gate holds until the history shows the client's 3 classes,
+    // then ICIIA answers every image of the stream.
+    const opened = stream.steps.findIndex((s) => s.adaptation === 'iciia');
+    t.diagnostic(`the shift gate opened at image ${opened}`);
+    assert.ok(opened >= 1 && opened <= 16, `the gate opened at image ${opened}`);
     stream.steps.forEach((s, i) => {
       assert.ok(stream.classes.includes(s.label));
-      assert.equal(s.attention, Math.min(i, capacity), `step ${i}: attention over the history before it`);
+      assert.ok(s.shift && s.shift.threshold > 0, `step ${i}: the shift test ran`);
+      if (i < opened) {
+        assert.equal(s.adaptation, 'none');
+        assert.ok(s.shift.statistic <= s.shift.threshold);
+        assert.equal(s.adapted, s.baseline);
+        assert.equal(s.attention, 0);
+      } else {
+        assert.equal(s.adaptation, 'iciia', `step ${i}`);
+        assert.ok(s.shift.statistic > s.shift.threshold);
+        assert.equal(s.attention, Math.min(i, capacity), `step ${i}: attention over the history before it`);
+      }
       assert.equal(s.historySize, Math.min(i + 1, capacity));
       if (i) assert.ok(s.seq > stream.steps[i - 1].seq, 'record ids increase');
     });

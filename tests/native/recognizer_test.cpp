@@ -7,6 +7,7 @@
 
 #include "../models/test_bundle.h"
 #include "adapt/prior_correction.h"
+#include "adapt/shift_gate.h"
 #include "store/crc32.h"
 #include "store/memory_backend.h"
 #include "history_v1_record.h"
@@ -50,12 +51,20 @@ std::shared_ptr<MemoryBackend> memory(std::shared_ptr<MemoryDatabase> db = std::
   return std::make_shared<MemoryBackend>(std::move(db), client);
 }
 
+// The modes' own arithmetic, with the shift gate off (its tests turn it on).
 RecognizerOptions with(Adaptation mode, std::optional<double> alpha = {}) {
   RecognizerOptions o;
   o.adaptation = mode;
   o.prior_alpha = alpha;
+  o.shift_level = 0;
   return o;
 }
+RecognizerOptions gate_at(double level) {
+  RecognizerOptions o;
+  o.shift_level = level;
+  return o;
+}
+const RecognizerOptions kUngated = gate_at(0);
 
 Analysis analyze_image(Recognizer& r, uint32_t seed) {
   const auto px = image(16, 16, 3, seed);
@@ -179,7 +188,7 @@ TEST(Bundle, ModelsThatDoNotFitTogetherAreShapeErrors) {
 TEST(Recognizer, EndToEndEqualsThePartsComposed) {
   Bundle b;
   auto db = std::make_shared<MemoryDatabase>();
-  Recognizer r(b.manifest, b.backbone, b.iciia, std::make_shared<MemoryBackend>(db, "u1"));
+  Recognizer r(b.manifest, b.backbone, b.iciia, std::make_shared<MemoryBackend>(db, "u1"), kUngated);
   std::vector<float> seq;  // features of everything remembered so far
   for (int i = 0; i < 11; ++i) {
     const auto px = image(20 + i, 13, i % 2 ? 4 : 3, i);
@@ -225,7 +234,7 @@ TEST(Recognizer, EndToEndEqualsThePartsComposed) {
 
   // A new recognizer on the same client starts with the same history and
   // gives the same answer.
-  Recognizer again(b.manifest, b.backbone, b.iciia, std::make_shared<MemoryBackend>(db, "u1"));
+  Recognizer again(b.manifest, b.backbone, b.iciia, std::make_shared<MemoryBackend>(db, "u1"), kUngated);
   const Recognition peek2 = recognize(again, again.analyze({px.data(), 16, 16, 1}), false);
   EXPECT_EQ(peek2.history_size, 8);
   for (int k = 0; k < 3; ++k) EXPECT_NEAR(peek2.top[k].score, peek.top[k].score, 1e-6);
@@ -301,7 +310,7 @@ TEST(Recognizer, BackboneOnlyBundleAdaptsByPriorCorrectionAndRefusesIciia) {
   BundleManifest m = b.manifest;
   m.iciia.reset();
   auto db = std::make_shared<MemoryDatabase>();
-  Recognizer r(m, b.backbone, {}, memory(db));
+  Recognizer r(m, b.backbone, {}, memory(db), kUngated);
   EXPECT_FALSE(r.has_iciia());
   EXPECT_EQ(r.adaptation(), Adaptation::kPrior);
   EXPECT_EQ(r.adaptations(), (std::vector<Adaptation>{Adaptation::kPrior, Adaptation::kNone}));
@@ -325,15 +334,16 @@ TEST(Recognizer, BackboneOnlyBundleAdaptsByPriorCorrectionAndRefusesIciia) {
   }
   // Records are tagged by the backbone: the full bundle (same backbone)
   // reads this history, and so does one with another ICIIA module.
-  Recognizer full(b.manifest, b.backbone, b.iciia, memory(db));
+  Recognizer full(b.manifest, b.backbone, b.iciia, memory(db), kUngated);
   EXPECT_EQ(recognize(full, a, false).attention.size(), 5u);
   const auto other_iciia = test_models::test_bundle_iciia({.seed = 3});
-  Recognizer retrained(test_models::test_bundle_manifest({}, b.backbone, other_iciia), b.backbone, other_iciia, memory(db));
+  Recognizer retrained(test_models::test_bundle_manifest({}, b.backbone, other_iciia), b.backbone, other_iciia, memory(db),
+                       kUngated);
   EXPECT_NE(retrained.fingerprint(), full.fingerprint());
   EXPECT_EQ(recognize(retrained, a, false).attention.size(), 5u);
   // Another backbone does not.
   Bundle c({.seed = 2});
-  Recognizer stranger(c.manifest, c.backbone, c.iciia, memory(db));
+  Recognizer stranger(c.manifest, c.backbone, c.iciia, memory(db), kUngated);
   EXPECT_EQ(recognize(stranger, analyze_image(stranger, 1), false).attention.size(), 0u);
 }
 
@@ -353,7 +363,8 @@ TEST(Recognizer, Version1RecordsFeedIciiaAndArePassedOverByPriorCorrection) {
     }
   }
   std::vector<std::string> warnings;
-  Recognizer r(b.manifest, b.backbone, b.iciia, memory(db), {}, [&](const std::string& w) { warnings.push_back(w); });
+  Recognizer r(b.manifest, b.backbone, b.iciia, memory(db), kUngated,
+               [&](const std::string& w) { warnings.push_back(w); });
   const Analysis a = analyze_image(r, 7);
   const Recognition rec = recognize(r, a);
   ASSERT_EQ(rec.attention_seq, (std::vector<uint64_t>{0, 1, 2}));
@@ -388,7 +399,7 @@ TEST(Recognizer, Version1RecordsFeedIciiaAndArePassedOverByPriorCorrection) {
 // over the same history, including rows remembered while ICIIA was off.
 TEST(Recognizer, SwitchingModesKeepsEveryModeExact) {
   Bundle b;
-  Recognizer r(b.manifest, b.backbone, b.iciia, memory());
+  Recognizer r(b.manifest, b.backbone, b.iciia, memory(), kUngated);
   EXPECT_EQ(r.adaptations().size(), 3u);
   std::vector<float> seq;
   const Adaptation modes[] = {Adaptation::kIciia, Adaptation::kPrior, Adaptation::kNone, Adaptation::kPrior};
@@ -411,6 +422,86 @@ TEST(Recognizer, SwitchingModesKeepsEveryModeExact) {
     EXPECT_EQ(rec.top[k].index, expect[k].index);
     EXPECT_NEAR(rec.top[k].score, expect[k].score, 1e-5);
   }
+}
+
+// Confident backbone logits for class y (the gate reads the posteriors).
+Analysis of_class(Recognizer& r, int y, uint32_t seed) {
+  Analysis a = analyze_image(r, seed);
+  std::fill(a.logits.begin(), a.logits.end(), 0.f);
+  a.logits[size_t(y)] = 4.f;
+  return r.from_features(a.features, a.logits);
+}
+
+// The shift gate (adapt/shift_gate.h): a client whose images span the
+// classes gets the backbone's answer; one that keeps showing one class gets
+// ICIIA's once G passes the χ² threshold, and that answer is exactly the
+// module's over the whole history, including the rows remembered while the
+// gate held (the session kept up).
+TEST(Recognizer, ShiftGateAdaptsOnlyOnceTheHistoryShowsAShift) {
+  Bundle b;
+  Recognizer r(b.manifest, b.backbone, b.iciia, memory());
+  EXPECT_DOUBLE_EQ(r.shift_level(), adapt::kDefaultShiftLevel);
+  const double threshold = adapt::chi_square_quantile(4, adapt::kDefaultShiftLevel);
+  // Every class in turn: no shift, the backbone answers, G stays low.
+  for (int i = 0; i < 8; ++i) {
+    const Recognition rec = recognize(r, of_class(r, i % 5, 300 + i));
+    EXPECT_EQ(rec.adaptation, Adaptation::kNone) << "image " << i;
+    EXPECT_DOUBLE_EQ(rec.shift_threshold, threshold);
+    EXPECT_LT(rec.shift_statistic, threshold);
+    EXPECT_TRUE(rec.attention.empty());
+    for (size_t k = 0; k < rec.top.size(); ++k) EXPECT_EQ(rec.top[k].index, rec.baseline[k].index);
+  }
+  // Class 2 again and again: the window (capacity 8) fills with it and the
+  // gate opens; G against a cold maximum-likelihood EM over the same rows.
+  int opened_at = -1;
+  for (int i = 0; i < 10; ++i) {
+    const Analysis a = of_class(r, 2, 400 + i);
+    std::vector<float> probs;
+    for (const HistoryRecord& rec : r.history().records()) {
+      const auto p = softmax(rec.logits);
+      probs.insert(probs.end(), p.begin(), p.end());
+    }
+    const auto t = softmax(a.logits);
+    probs.insert(probs.end(), t.begin(), t.end());
+    const double cold = adapt::shift_statistic(probs, 5, adapt::estimate_prior(probs, 5, {}, {}).prior, {});
+    const Recognition rec = recognize(r, a);
+    EXPECT_LE(rec.shift_statistic, cold + 1e-6) << "capped EM steps can only understate G";
+    EXPECT_GE(rec.shift_statistic, 0.9 * cold - 1e-6);
+    if (rec.adaptation == Adaptation::kIciia && opened_at < 0) opened_at = i;
+    if (opened_at >= 0) {
+      EXPECT_EQ(rec.adaptation, Adaptation::kIciia) << "image " << i;
+      EXPECT_GT(rec.shift_statistic, threshold);
+    } else {
+      EXPECT_LE(rec.shift_statistic, threshold);
+    }
+  }
+  ASSERT_GE(opened_at, 1) << "one more image of class 2 is not yet a shift";
+  ASSERT_LE(opened_at, 6);
+  const Analysis a = of_class(r, 2, 999);
+  const Recognition rec = recognize(r, a, false);
+  ASSERT_EQ(rec.adaptation, Adaptation::kIciia);
+  std::vector<float> x;
+  for (const HistoryRecord& h : r.history().records()) x.insert(x.end(), h.features.begin(), h.features.end());
+  x.insert(x.end(), a.features.begin(), a.features.end());
+  std::vector<float> logits(9 * 5), attention;
+  r.iciia()->forward(x, 9, logits, &attention);
+  const auto expect = top_k(std::span<const float>(logits).subspan(40, 5), 3);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(rec.top[k].score, expect[k].score, 1e-5);
+  ASSERT_EQ(rec.attention.size(), 8u);
+  for (int k = 0; k < 8; ++k) EXPECT_NEAR(rec.attention[k], attention[k], 1e-5);
+  // Prior correction behind the same gate; none is never gated.
+  r.set_adaptation(Adaptation::kPrior);
+  EXPECT_EQ(recognize(r, of_class(r, 2, 1000), false).adaptation, Adaptation::kPrior);
+  r.set_adaptation(Adaptation::kNone);
+  const Recognition none = recognize(r, of_class(r, 2, 1001), false);
+  EXPECT_EQ(none.shift_threshold, 0);
+  // A level outside [0, 1) is refused; 0 turns the gate off.
+  test::expect_error([&] { Recognizer(b.manifest, b.backbone, b.iciia, memory(), gate_at(1.0)); },
+                     ErrorCode::kInvalidArgument, {"shift gate", "(0, 1)"});
+  Recognizer off(b.manifest, b.backbone, b.iciia, memory(), kUngated);
+  const Recognition always = recognize(off, of_class(off, 0, 5));
+  EXPECT_EQ(always.adaptation, Adaptation::kIciia);
+  EXPECT_EQ(always.shift_threshold, 0);
 }
 
 // The answer comes before the commit; a failed commit reports after it and

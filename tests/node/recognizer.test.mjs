@@ -41,7 +41,9 @@ function image(seed, { width = SIZE, height = SIZE, channels = 3 } = {}) {
 }
 let clients = 0;
 const newClient = () => `client-${++clients}`;
-const open = (opts) => createRecognizer({ model: bundleDir, onWarning: () => {}, ...opts });
+// shiftLevel 0: the modes answer from the first image, which these tests
+// compare against their parts (the shift gate's own test sets it).
+const open = (opts) => createRecognizer({ model: bundleDir, onWarning: () => {}, shiftLevel: 0, ...opts });
 
 describe('recognizer', { skip }, () => {
   test('answers equal the backbone and ICIIA run separately', async () => {
@@ -151,7 +153,7 @@ describe('recognizer', { skip }, () => {
     await assert.rejects(rec.history.import('nope'), TypeError);
     assert.equal(await rec.history.size(), 5, 'failed imports change nothing');
     // Another model's export is refused.
-    const other = await createRecognizer({ model: otherBundleDir, clientId: newClient(), onWarning: () => {} });
+    const other = await createRecognizer({ model: otherBundleDir, clientId: newClient(), onWarning: () => {}, shiftLevel: 0 });
     await other.recognize(image(1));
     const otherBlob = await other.history.export();
     await assert.rejects(rec.history.import(otherBlob), (e) => e instanceof TypeError && /another model/.test(e.message));
@@ -171,7 +173,7 @@ describe('recognizer', { skip }, () => {
       return value;
     });
     const warnings = [];
-    const again = await createRecognizer({ model: bundleDir, clientId, onWarning: (m) => warnings.push(m) });
+    const again = await createRecognizer({ model: bundleDir, clientId, onWarning: (m) => warnings.push(m), shiftLevel: 0 });
     assert.equal(await again.history.size(), 4);
     const r = await again.recognize(image(9));
     assert.deepEqual(r.attention.map((a) => a.seq), [0, 2, 3, 5]);
@@ -188,7 +190,7 @@ describe('recognizer', { skip }, () => {
     for (let i = 0; i < 5; i++) await rec.recognize(image(400 + i));
     rec.dispose();
     const warnings = [];
-    const other = await createRecognizer({ model: otherBundleDir, clientId, onWarning: (m) => warnings.push(m) });
+    const other = await createRecognizer({ model: otherBundleDir, clientId, onWarning: (m) => warnings.push(m), shiftLevel: 0 });
     assert.notEqual(other.fingerprint, rec.fingerprint);
     assert.equal(await other.history.size(), 0);
     assert.match(warnings.join('\n'), /5 history record\(s\) written under another model ignored/);
@@ -296,6 +298,59 @@ describe('recognizer', { skip }, () => {
     again.dispose();
   });
 
+  test('the shift gate: the backbone answers until the history shows a shift, then the mode, exactly as ungated', async () => {
+    const clientId = newClient();
+    // The default level; the same image again and again is a one-class
+    // client, but this random backbone is unsure (max posterior ~0.3), so a
+    // window of 8 never passes 0.99. Level 0.5 passes after a few.
+    const strict = await createRecognizer({ model: bundleDir, clientId: newClient(), onWarning: () => {} });
+    assert.equal(strict.shiftLevel, 0.99);
+    const held = await strict.recognize(image(7), { remember: false });
+    assert.equal(held.adaptation, 'none');
+    assert.ok(held.shift.threshold > 13 && held.shift.threshold < 14, `chi-square(4) at 0.99: ${held.shift.threshold}`);
+    assert.deepEqual(held.top, held.baseline);
+    strict.dispose();
+
+    const rec = await createRecognizer({ model: bundleDir, clientId, shiftLevel: 0.5, onWarning: () => {} });
+    const ungated = await open({ clientId });
+    try {
+      assert.equal(rec.shiftLevel, 0.5);
+      assert.equal(ungated.shiftLevel, 0);
+      let opened = -1;
+      for (let i = 0; i < 8; i++) {
+        // Over the same history: the ungated recognizer asks first (r then remembers).
+        const u = await ungated.recognize(image(7), { remember: false, topK: 5 });
+        const r = await rec.recognize(image(7), { topK: 5 });
+        assert.ok(r.shift && r.shift.threshold > 0 && r.shift.statistic >= 0, `image ${i}: the test ran`);
+        if (r.adaptation === 'iciia' && opened < 0) opened = i;
+        if (opened < 0) {
+          assert.equal(r.adaptation, 'none');
+          assert.ok(r.shift.statistic <= r.shift.threshold);
+          assert.deepEqual(r.top, r.baseline);
+          assert.equal(r.attention.length, 0);
+        } else {
+          assert.equal(r.adaptation, 'iciia', `image ${i}: G only grows for one class`);
+          assert.ok(r.shift.statistic > r.shift.threshold);
+          // The gate's answer is the ungated mode's over the same history.
+          assert.equal(u.shift, undefined);
+          assert.deepEqual(r.top.map((p) => p.index), u.top.map((p) => p.index));
+          r.top.forEach((p, k) => assert.ok(Math.abs(p.score - u.top[k].score) < 1e-6));
+          assert.equal(r.attention.length, u.attention.length);
+        }
+      }
+      assert.ok(opened >= 1 && opened <= 6, `the gate opened at image ${opened}`);
+      await rec.setAdaptation('none');
+      const none = await rec.recognize(image(7), { remember: false });
+      assert.equal(none.shift, undefined, 'mode none runs no test');
+    } finally {
+      rec.dispose();
+      ungated.dispose();
+    }
+    for (const bad of [1, -0.1, NaN, '0.9']) {
+      await assert.rejects(open({ clientId: 'x', shiftLevel: bad }), (e) => e instanceof InvalidArgumentError && /shiftLevel/.test(e.message));
+    }
+  });
+
   test("adaptation 'prior' equals EM prior correction of the backbone's posteriors; 'none' the backbone; switching in call order", async () => {
     const rec = await open({ clientId: newClient(), adaptation: 'prior' });
     assert.equal(rec.adaptation, 'prior');
@@ -348,7 +403,7 @@ describe('recognizer', { skip }, () => {
     delete manifest.adaptation;  // its default, 'iciia', would need the weights
     const backboneOnly = { 'manifest.json': JSON.stringify(manifest), 'backbone.onnx': files['backbone.onnx'] };
     const clientId = newClient();
-    const rec = await createRecognizer({ model: backboneOnly, clientId, onWarning: () => {} });
+    const rec = await createRecognizer({ model: backboneOnly, clientId, onWarning: () => {}, shiftLevel: 0 });
     assert.equal(rec.adaptation, 'prior');
     assert.deepEqual(rec.adaptations, ['prior', 'none']);
     assert.throws(() => rec.setAdaptation('iciia'), (e) => e instanceof InvalidArgumentError && /needs ICIIA weights/.test(e.message));
@@ -366,7 +421,7 @@ describe('recognizer', { skip }, () => {
     const m2 = JSON.parse(files['manifest.json']);
     m2.iciia.sha256 = createHash('sha256').update(other['iciia.safetensors']).digest('hex');
     retrained['manifest.json'] = JSON.stringify(m2);
-    const next = await createRecognizer({ model: retrained, clientId, onWarning: () => {} });
+    const next = await createRecognizer({ model: retrained, clientId, onWarning: () => {}, shiftLevel: 0 });
     assert.notEqual(next.fingerprint, full.fingerprint);
     assert.equal((await next.recognize(image(1), { remember: false })).attention.length, 4);
     for (const r of [rec, full, next]) r.dispose();
@@ -430,7 +485,7 @@ describe('recognizer', { skip }, () => {
     assert.equal(await fresh.history.size(), 3);
     assert.equal(await fresh.history.import(await fresh.history.export()), 3, 'and its re-export imports again');
     assert.equal(await fresh.history.size(), 6);
-    const other = await createRecognizer({ model: otherBundleDir, clientId: newClient(), onWarning: () => {} });
+    const other = await createRecognizer({ model: otherBundleDir, clientId: newClient(), onWarning: () => {}, shiftLevel: 0 });
     await assert.rejects(other.history.import(oldExport), (e) => e instanceof TypeError && /another model/.test(e.message));
     other.dispose();
     fresh.dispose();

@@ -34,7 +34,7 @@ function image(seed) {
 let clients = 0;
 const open = (opts = {}) => {
   const warnings = [];
-  const rec = createRecognizer({ model: bundleDir, clientId: `storage-${++clients}`, onWarning: (m) => warnings.push(m), ...opts });
+  const rec = createRecognizer({ model: bundleDir, clientId: `storage-${++clients}`, onWarning: (m) => warnings.push(m), shiftLevel: 0, ...opts });
   return rec.then((r) => Object.assign(r, { warnings }));
 };
 

@@ -30,6 +30,8 @@ export interface CoreModule {
         adaptation: string;
         /** Negative for the default. */
         priorAlpha: number;
+        /** Negative for the default; 0 turns the shift gate off. */
+        shiftLevel: number;
         /** The IndexedDB durability hint of commits. */
         durability: 'strict' | 'relaxed';
         /** The backbone's threads (1 unless the module is the threads build). */
@@ -69,6 +71,8 @@ export interface CoreRecognition {
   /** Adaptation 'prior' only. */
   prior?: Float32Array;
   priorIterations?: number;
+  /** The shift gate's test, when it ran. */
+  shift?: { statistic: number; threshold: number };
   seq: number | undefined;
   historySize: number;
   /** Milliseconds: catching up with storage, and the adaptation. */
@@ -89,6 +93,7 @@ export interface CoreRecognizerInfo {
   adaptation: CoreAdaptation;
   adaptations: CoreAdaptation[];
   priorAlpha: number;
+  shiftLevel: number;
   /** Threads the core's backbone runs on (1 with backend 'ort'). */
   threads: number;
   /** With ICIIA weights only. */

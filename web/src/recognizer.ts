@@ -80,6 +80,15 @@ export interface RecognizerOptions extends WasmOptions {
    * Default 0.3 / C (0.3 pseudo-images spread over the C classes; 0.03 for 10 classes).
    */
   priorAlpha?: number;
+  /**
+   * The shift gate: the history adapts the answer only once it shows that
+   * this client's class mix differs from the training population's (a
+   * likelihood-ratio test at this level, docs/design.md "When to adapt");
+   * until then, and for a client whose images span all classes, the backbone
+   * answers (`adaptation: 'none'` in the result). 0 adapts always, as the
+   * modes do on their own. Default 0.99.
+   */
+  shiftLevel?: number;
 }
 
 export interface RecognizeOptions {
@@ -105,8 +114,14 @@ export interface AttentionEntry {
 }
 
 export interface RecognizeResult {
-  /** The adaptation that computed `top`. */
+  /** The adaptation that computed `top`: 'none' also when the shift gate held. */
   adaptation: Adaptation;
+  /**
+   * The shift gate's test over the history and this image (absent when the
+   * gate is off or the mode is 'none'): the mode answered when `statistic`
+   * exceeded `threshold`.
+   */
+  shift?: { statistic: number; threshold: number };
   /** Adapted to this client. */
   top: Prediction[];
   /** The backbone alone. */
@@ -163,7 +178,7 @@ const MAX_CAPACITY = 65536;
 
 function checkOptions(options: RecognizerOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('createRecognizer: expected an options object');
-  const { clientId, historyCapacity, backend, adaptation, priorAlpha } = options;
+  const { clientId, historyCapacity, backend, adaptation, priorAlpha, shiftLevel } = options;
   if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) {
     throw new TypeError('createRecognizer: clientId must be a non-empty string of at most 256 characters');
   }
@@ -176,6 +191,9 @@ function checkOptions(options: RecognizerOptions): void {
   if (adaptation !== undefined) checkAdaptation(adaptation, 'createRecognizer');
   if (priorAlpha !== undefined && (typeof priorAlpha !== 'number' || !Number.isFinite(priorAlpha) || priorAlpha < 0)) {
     throw new InvalidArgumentError(`createRecognizer: priorAlpha must be a finite number >= 0, got ${String(priorAlpha)}`);
+  }
+  if (shiftLevel !== undefined && (typeof shiftLevel !== 'number' || !(shiftLevel >= 0 && shiftLevel < 1))) {
+    throw new InvalidArgumentError(`createRecognizer: shiftLevel must be 0 (always adapt) or a number in (0, 1), got ${String(shiftLevel)}`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('createRecognizer: onProgress must be a function');
   if (options.database !== undefined && (typeof options.database !== 'string' || !options.database)) {
@@ -237,6 +255,8 @@ export class Recognizer {
   readonly adaptations: readonly Adaptation[];
   /** Prior correction's Dirichlet smoothing α. */
   readonly priorAlpha: number;
+  /** The shift gate's level (0: off). */
+  readonly shiftLevel: number;
   /**
    * Threads the backbone runs on, the caller's included (RecognizerOptions.threads;
    * 1 where threads are not possible, and with backend 'ort').
@@ -278,6 +298,7 @@ export class Recognizer {
     this.adaptations = Object.freeze([...info.adaptations]);
     this.#adaptation = info.adaptation;
     this.priorAlpha = info.priorAlpha;
+    this.shiftLevel = info.shiftLevel;
     this.threads = info.threads;
     this.#warn = options.onWarning ?? ((m: string) => console.warn(`iciia-web: ${m}`));
     this.#lock = new HeldLock(`iciia-web:${options.database ?? 'iciia-web'}:${options.clientId}`);
@@ -459,6 +480,7 @@ export class Recognizer {
       baseline: r.baseline.map(label),
       attention: Array.from(r.attention, (weight, i) => ({ historyIndex: i, seq: r.attentionSeq[i], weight })),
       ...(r.prior ? { classPrior: r.prior } : {}),
+      ...(r.shift ? { shift: { statistic: r.shift.statistic, threshold: r.shift.threshold } } : {}),
       ...(r.seq === undefined ? {} : { seq: r.seq }),
       ...(stored ? { stored } : {}),
       historySize: r.historySize,
@@ -608,6 +630,7 @@ export async function createRecognizer(options: RecognizerOptions): Promise<Reco
         historyCapacity: options.historyCapacity ?? 0,
         adaptation: options.adaptation ?? '',
         priorAlpha: options.priorAlpha ?? -1,
+        shiftLevel: options.shiftLevel ?? -1,
         durability: options.durability ?? 'strict',
         threads: m.iciiaThreads,
         onWarning: warn,
