@@ -411,8 +411,11 @@ async function setAdaptation(mode) {
   return rec.adaptation;
 }
 
-async function openRecognizer(clientId, adaptation) {
-  rec = await createRecognizer({ model: MODEL_URL, clientId, onProgress, onWarning, ...(adaptation ? { adaptation } : {}) });
+async function openRecognizer(clientId, adaptation, shiftLevel) {
+  rec = await createRecognizer({
+    model: MODEL_URL, clientId, onProgress, onWarning, ...(adaptation ? { adaptation } : {}),
+    ...(shiftLevel !== undefined ? { shiftLevel } : {}),
+  });
   labels = rec.labels;
   showAdaptation();
   $('client-id').value = rec.clientId;
@@ -421,14 +424,17 @@ async function openRecognizer(clientId, adaptation) {
   await refreshHistorySize();
 }
 
-/** Opens the new client before closing the old one: a failed switch leaves the page working. */
-async function switchClient(clientId) {
+/**
+ * Opens the new client before closing the old one: a failed switch leaves the
+ * page working. `shiftLevel` (the test hook's only) replaces the shift gate's.
+ */
+async function switchClient(clientId, { shiftLevel } = {}) {
   const id = String(clientId).trim();
   if (!id) throw new TypeError('the client id must not be empty');
   await enqueue(async () => {
     const old = rec;
     await old.flush().catch(() => {}); // a record that could not be stored was reported already
-    await openRecognizer(id, old.adaptation);
+    await openRecognizer(id, old.adaptation, shiftLevel ?? old.shiftLevel);
     old.dispose();
     resetResults();
   });

@@ -33,7 +33,7 @@ const OPEN = `(async () => {
   const pkg = await import('/web/dist/index.js');
   window.quotaWarnings = [];
   window.quotaRec = await pkg.createRecognizer({
-    model: '/models/fashion-mnist/', clientId: 'quota', onWarning: (m) => window.quotaWarnings.push(m),
+    model: '/models/fashion-mnist/', clientId: 'quota', shiftLevel: 0, onWarning: (m) => window.quotaWarnings.push(m),
   });
   window.StorageErrorClass = pkg.StorageError;
   window.randomImage = () => ({ data: crypto.getRandomValues(new Uint8Array(28 * 28)), width: 28, height: 28, channels: 1 });

@@ -134,7 +134,7 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     reference = [];
     for (const s of samples) {
       const r = await rec.recognize(decodePng(readFileSync(join(APP, 'public/model/samples', s.file))), { topK: 1 });
-      reference.push({ top: r.top[0].index, baseline: r.baseline[0].index });
+      reference.push({ top: r.top[0].index, baseline: r.baseline[0].index, adaptation: r.adaptation });
     }
     rec.dispose();
     const right = samples.filter((s, i) => reference[i].baseline === s.label).length;
@@ -166,13 +166,20 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
     assert.equal(first.before, 0, `${name}: a fresh origin starts with no history`);
     assert.equal(first.after, SAMPLES);
+    // By default the shift gate decides per image whether ICIIA answers
+    // (these samples span many classes, so mostly the backbone does); either
+    // way the answer, and the decision, are Node's.
     first.results.forEach((r, i) => {
-      assert.equal(r.attention, i, `${name}: image ${i} attends to the ones before it`);
-      assert.deepEqual({ top: r.top, baseline: r.baseline }, reference[i], `${name}: image ${i} answers as in Node`);
+      assert.ok(r.shift && r.shift.threshold > 0, `${name}: image ${i}: the shift gate ran`);
+      assert.equal(r.attention, r.adaptation === 'iciia' ? i : 0, `${name}: image ${i} attends to the ones before it when ICIIA answers`);
+      assert.deepEqual({ top: r.top, baseline: r.baseline, adaptation: r.adaptation }, reference[i], `${name}: image ${i} answers as in Node`);
     });
     const second = await visit(true);
     assert.equal(second.before, SAMPLES, `${name}: after a reload the history is still there`);
-    assert.equal(second.results[0].attention, SAMPLES, `${name}: and the first image after the reload attends to it`);
+    // The first image after the reload is tested over the stored history too.
+    assert.notEqual(second.results[0].shift.statistic, first.results[0].shift.statistic,
+      `${name}: the first image after the reload sees the stored history`);
+    if (second.results[0].adaptation === 'iciia') assert.equal(second.results[0].attention, SAMPLES);
     assert.equal(second.after, 2 * SAMPLES);
     assert.deepEqual(errors, []);
     await page.close();

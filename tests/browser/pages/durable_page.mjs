@@ -21,12 +21,16 @@ window.durable = {
   pkg,
   image,
 
-  /** Opens (replacing) the page's recognizer on clientId. */
+  /**
+   * Opens (replacing) the page's recognizer on clientId. shiftLevel 0: ICIIA
+   * answers every image, so a decision's attention lists exactly the records
+   * the core holds.
+   */
   async open({ clientId, capacity, database, durability }) {
     state.rec?.dispose();
     state.warnings = [];
     state.rec = await pkg.createRecognizer({
-      model: MODEL, clientId, historyCapacity: capacity, database, durability, onWarning: (m) => state.warnings.push(m),
+      model: MODEL, clientId, historyCapacity: capacity, database, durability, shiftLevel: 0, onWarning: (m) => state.warnings.push(m),
     });
     return { capacity: state.rec.historyCapacity };
   },

@@ -13,7 +13,7 @@ self.onmessage = async ({ data }) => {
       self.postMessage({ exported: { size: await rec.history.size(), bytes: Array.from(await rec.history.export()) } });
       return;
     }
-    rec = await createRecognizer({ model: data.model, clientId: data.clientId, historyCapacity: data.capacity, onWarning: (m) => self.postMessage({ warning: m }) });
+    rec = await createRecognizer({ model: data.model, clientId: data.clientId, historyCapacity: data.capacity, shiftLevel: 0, onWarning: (m) => self.postMessage({ warning: m }) });
     self.postMessage({ ready: true });
     await runStream(rec, data.stream, (kind, seqs) => self.postMessage({ kind, seqs }));
     self.postMessage({ done: true });

@@ -8,7 +8,7 @@ import { recognizeSamples } from './samples.mjs';
 self.onmessage = async ({ data }) => {
   try {
     const warnings = [];
-    const rec = await createRecognizer({ model: data.model, clientId: data.clientId, onWarning: (m) => warnings.push(m) });
+    const rec = await createRecognizer({ model: data.model, clientId: data.clientId, shiftLevel: 0, onWarning: (m) => warnings.push(m) });
     const out = await recognizeSamples(rec, data.model, data.count);
     const threads = rec.threads;
     rec.dispose();

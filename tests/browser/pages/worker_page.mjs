@@ -21,7 +21,7 @@ window.runWorker = ({ clientId, count }) =>
   });
 
 window.runPage = async ({ clientId, count }) => {
-  const rec = await createRecognizer({ model: MODEL, clientId });
+  const rec = await createRecognizer({ model: MODEL, clientId, shiftLevel: 0 });
   try {
     return await recognizeSamples(rec, MODEL, count);
   } finally {

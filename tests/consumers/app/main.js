@@ -13,7 +13,8 @@ async function run() {
     const bitmap = await createImageBitmap(await (await fetch(`model/samples/${sample.file}`)).blob());
     const r = await rec.recognize(bitmap, { topK: 1 });
     bitmap.close();
-    results.push({ label: sample.label, top: r.top[0].index, baseline: r.baseline[0].index, attention: r.attention.length });
+    results.push({ label: sample.label, top: r.top[0].index, baseline: r.baseline[0].index, attention: r.attention.length,
+      adaptation: r.adaptation, shift: r.shift ?? null });
   }
   const after = await rec.history.size();
   rec.dispose();
