@@ -90,6 +90,9 @@ class Engine {
   const Graph& graph() const { return graph_; }
   size_t arena_bytes() const { return arena_.size() * sizeof(float); }
   int threads() const { return pool_ ? pool_->threads() : 1; }
+  // The threads the backbone runs on (null: the caller alone), for work
+  // around it (preprocessing) to share.
+  ThreadPool* pool() const { return pool_.get(); }
 
   // input: numel(input_dims()) values, NCHW.
   void run(std::span<const float> input);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/parallel.h"
 #include "kernels/vec.h"
 #include "pipeline/resize_taps.h"
 #include "util/error.h"
@@ -165,8 +166,10 @@ VerticalRowFn pick_vertical_row(int taps) {
   }
 }
 
+// Output rows [y0, y1): a range keeps its own ring, so ranges run on
+// different threads and every row is computed exactly as in one pass.
 template <int kOutChannels, int kInChannels>
-void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* out) {
+void preprocess_rows(const ImageView& image, const PreprocessSpec& spec, float* out, int y0, int y1) {
   constexpr int kLanes = kOutChannels == 3 ? 4 : 1;
   const int W = spec.width, H = spec.height, iw = image.width, ih = image.height;
   const auto tx_ptr = cached_resize_taps(iw, W), ty_ptr = cached_resize_taps(ih, H);
@@ -203,7 +206,7 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
   }
   const size_t plane = size_t(H) * W;
   const float* rows[64];  // the taps of one output row; more than 64 goes through a loop below
-  for (int y = 0; y < H; ++y) {
+  for (int y = y0; y < y1; ++y) {
     const int n = ty.max_count;
     const float* w = ty.padded.data() + size_t(y) * n;
     if (n <= 64) {
@@ -240,9 +243,26 @@ void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* 
   }
 }
 
+// One contiguous block of output rows per thread (not the kernels' finer
+// ranges): each block recomputes the few source rows its first output row
+// shares with the block before it, so fewer blocks waste less.
+template <int kOutChannels, int kInChannels>
+void preprocess_fast(const ImageView& image, const PreprocessSpec& spec, float* out, const kernels::Parallel& par) {
+  const int H = spec.height;
+  // A small image is not worth a hand-off (~kMinParallelMacs of work).
+  const int64_t work = int64_t(image.width) * image.height * kInChannels + int64_t(H) * spec.width * 8;
+  const int blocks = work < 4 * kernels::kMinParallelMacs ? 1 : std::min(par.threads(), H);
+  if (blocks <= 1) return preprocess_rows<kOutChannels, kInChannels>(image, spec, out, 0, H);
+  par.pool->run(blocks, [&](int i, int) {
+    preprocess_rows<kOutChannels, kInChannels>(image, spec, out, int(int64_t(H) * i / blocks),
+                                               int(int64_t(H) * (i + 1) / blocks));
+  });
+}
+
 }  // namespace
 
-void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out) {
+void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out,
+                const kernels::Parallel& par) {
   check_preprocess_spec(spec);
   check_image(image, size_t(image.width) * image.height * image.channels);
   const int C = spec.channels;
@@ -251,20 +271,20 @@ void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<fl
     invalid("output holds " + std::to_string(out.size()) + " floats, expected " + std::to_string(plane * C));
   const int ic = image.channels;
   if (C == 3) {
-    if (ic == 1) preprocess_fast<3, 1>(image, spec, out.data());
-    if (ic == 3) preprocess_fast<3, 3>(image, spec, out.data());
-    if (ic == 4) preprocess_fast<3, 4>(image, spec, out.data());
+    if (ic == 1) preprocess_fast<3, 1>(image, spec, out.data(), par);
+    if (ic == 3) preprocess_fast<3, 3>(image, spec, out.data(), par);
+    if (ic == 4) preprocess_fast<3, 4>(image, spec, out.data(), par);
   } else {
-    if (ic == 1) preprocess_fast<1, 1>(image, spec, out.data());
-    if (ic == 3) preprocess_fast<1, 3>(image, spec, out.data());
-    if (ic == 4) preprocess_fast<1, 4>(image, spec, out.data());
+    if (ic == 1) preprocess_fast<1, 1>(image, spec, out.data(), par);
+    if (ic == 3) preprocess_fast<1, 3>(image, spec, out.data(), par);
+    if (ic == 4) preprocess_fast<1, 4>(image, spec, out.data(), par);
   }
 }
 
-std::vector<float> preprocess(const ImageView& image, const PreprocessSpec& spec) {
+std::vector<float> preprocess(const ImageView& image, const PreprocessSpec& spec, const kernels::Parallel& par) {
   check_preprocess_spec(spec);
   std::vector<float> out(size_t(spec.channels) * spec.height * spec.width);
-  preprocess(image, spec, out);
+  preprocess(image, spec, out, par);
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "kernels/parallel.h"
+
 namespace iciia {
 
 // 8-bit pixels, rows top to bottom, channels interleaved.
@@ -43,8 +45,11 @@ void check_image(const ImageView& image, size_t byte_length);
 // centres at half-integers (torch's align_corners=False); when shrinking, the
 // filter widens by the scale factor so every source pixel contributes (an
 // area-like average instead of aliasing, as PIL's bilinear does).
-void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out);
-std::vector<float> preprocess(const ImageView& image, const PreprocessSpec& spec);
+// `par`: the output rows are split over its threads in contiguous blocks; the
+// result is the same bit for bit on any number of threads.
+void preprocess(const ImageView& image, const PreprocessSpec& spec, std::span<float> out,
+                const kernels::Parallel& par = {});
+std::vector<float> preprocess(const ImageView& image, const PreprocessSpec& spec, const kernels::Parallel& par = {});
 
 // The scalar reference (src/pipeline/ref/preprocess_ref.cpp): same contract
 // and, operation for operation, the same arithmetic, so preprocess() must

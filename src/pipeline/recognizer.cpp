@@ -8,6 +8,7 @@
 #include "adapt/prior_correction.h"
 #include "adapt/shift_gate.h"
 #include "kernels/ops.h"
+#include "kernels/parallel.h"
 #include "util/error.h"
 
 namespace iciia {
@@ -161,7 +162,7 @@ void Recognizer::set_adaptation(Adaptation mode) {
 }
 
 std::vector<float> Recognizer::preprocess(const ImageView& image) const {
-  return iciia::preprocess(image, manifest_.preprocess);
+  return iciia::preprocess(image, manifest_.preprocess, kernels::Parallel{engine_ ? engine_->pool() : nullptr});
 }
 
 Analysis Recognizer::analyze(const ImageView& image) {

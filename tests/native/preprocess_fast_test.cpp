@@ -9,10 +9,13 @@
 // the wasm digest, which keeps the two builds' preprocessing bit-identical.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -108,8 +111,9 @@ TEST(PreprocessFast, OutputOfTheWrongSizeIsATypedError) {
   const auto px = random_pixels(4 * 4 * 3, 3);
   const auto spec = random_spec(2, 2, 3, 4);
   std::vector<float> out(11);
-  using Fn = void (*)(const ImageView&, const PreprocessSpec&, std::span<float>);
-  for (Fn fn : {Fn{&preprocess}, Fn{&ref::preprocess}}) {
+  using Fn = std::function<void(const ImageView&, const PreprocessSpec&, std::span<float>)>;
+  const Fn fast = [](const ImageView& i, const PreprocessSpec& s, std::span<float> o) { preprocess(i, s, o); };
+  for (const Fn& fn : {fast, Fn{&ref::preprocess}}) {
     try {
       fn({px.data(), 4, 4, 3}, spec, out);
       ADD_FAILURE() << "no error for an output of 11 floats";

@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
 #include "onnx/onnx_writer.h"
+#include "pipeline/preprocess.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -163,6 +164,35 @@ TEST(ParallelKernels, GlobalAveragePoolMatchesOneThreadBitForBit) {
 }
 
 // ---- The engine: a whole backbone on 1, 2 and 3 threads ----
+
+// Preprocessing splits output rows into one block per thread, each with its
+// own ring of source rows: the same floats on 1, 2 and 3 threads, for camera
+// frames (split) and a small image (not worth splitting), in every colour
+// conversion.
+TEST(ParallelKernels, PreprocessingMatchesOneThreadBitForBit) {
+  ThreadPool two(2), three(3);
+  struct Case {
+    int w, h, in_c, out_c, ow, oh;
+  };
+  for (const Case& c : {Case{640, 480, 4, 3, 224, 224}, Case{641, 479, 3, 3, 224, 224}, Case{640, 480, 1, 3, 96, 96},
+                        Case{1280, 720, 4, 1, 224, 224}, Case{28, 28, 1, 1, 28, 28}, Case{300, 200, 3, 3, 500, 301}}) {
+    std::vector<uint8_t> px(size_t(c.w) * c.h * c.in_c);
+    for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 2654435761u) >> 13);
+    PreprocessSpec spec;
+    spec.width = c.ow, spec.height = c.oh, spec.channels = c.out_c;
+    spec.mean.assign(c.out_c, 0.45f);
+    spec.std.assign(c.out_c, 0.22f);
+    const ImageView view{px.data(), c.w, c.h, c.in_c};
+    const std::vector<float> one = preprocess(view, spec);
+    for (ThreadPool* pool : {&two, &three}) {
+      const std::vector<float> many = preprocess(view, spec, kernels::Parallel{pool});
+      ASSERT_EQ(many.size(), one.size());
+      EXPECT_EQ(std::memcmp(many.data(), one.data(), one.size() * sizeof(float)), 0)
+          << c.w << "x" << c.h << "x" << c.in_c << " -> " << c.ow << "x" << c.oh << "x" << c.out_c << " on "
+          << pool->threads() << " threads";
+    }
+  }
+}
 
 TEST(EngineThreads, ResNet18OutputsDoNotDependOnTheThreadCount) {
   const auto bytes = write_onnx(test_models::resnet18().model);
