@@ -134,9 +134,10 @@ try {
    * (the answer), then `commit` until its `stored` resolved (the record
    * durable). With `gapMs`, the page idles that long between calls (a camera
    * at a slow pace). `durability`: the commits' IndexedDB hint ('strict',
-   * the package's default, or 'relaxed'). Returns plain rows.
+   * the package's default, or 'relaxed'). `shiftLevel`: the shift gate's
+   * (undefined: the package's default). Returns plain rows.
    */
-  async function recognize({ model, backend, adaptation, capacity, warmup, reps, image, gapMs = 0, durability = 'strict' }) {
+  async function recognize({ model, backend, adaptation, capacity, warmup, reps, image, gapMs = 0, durability = 'strict', shiftLevel }) {
     status(`${backend} ${adaptation}: ${model}`);
     const rec = await createRecognizer({
       model: new URL(model, location.href).href,
@@ -148,6 +149,7 @@ try {
       database: 'iciia-bench',
       durability,
       threads,
+      ...(shiftLevel === undefined ? {} : { shiftLevel }),
     });
     try {
       await rec.history.clear();
