@@ -31,8 +31,8 @@ double shift_statistic(std::span<const float> probs, int num_classes, std::span<
 // of the exact quantile from 3 degrees of freedom up, within 5% below).
 double chi_square_quantile(int dof, double level);
 
-// Probability levels a gate may use, and the default: shifts smaller than a
-// 1-in-100 fluctuation of an all-class client are left alone.
+// The recognizer's default level: a shift that an all-class client's history
+// would show by chance once in 100 is left alone.
 inline constexpr double kDefaultShiftLevel = 0.99;
 
 }  // namespace iciia::adapt

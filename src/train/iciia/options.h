@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "adapt/shift_gate.h"
 #include "train/iciia/attention.h"
 #include "train/iciia/clients.h"
 
@@ -54,7 +55,7 @@ struct EvalOptions {
   std::map<std::string, std::string> weights;
   std::vector<std::string> skip;  // method names not to run
   // The "@gate" rows' shift-gate level (adapt/shift_gate.h).
-  double gate_level = 0.99;
+  double gate_level = adapt::kDefaultShiftLevel;
   // Modules trained, and methods evaluated, at once (threads); results do
   // not depend on it: every training draws from its own generators.
   int jobs = 2;
