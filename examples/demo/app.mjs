@@ -20,6 +20,7 @@ const params = new URLSearchParams(location.search);
 const MODEL_NAME = /^[\w-]+$/.test(params.get('model') ?? '') ? params.get('model') : 'fashion-mnist';
 const MODEL_URL = new URL(`../../models/${MODEL_NAME}/`, import.meta.url).href;
 const CLIENT_KEY = 'iciia-demo.client';
+const DEFAULT_SHIFT_LEVEL = 0.99; // the package's default (RecognizerOptions.shiftLevel)
 const TOP_K = 3;
 const STREAM_DELAY_MS = 500; // a watchable pace; fast mode only yields to the renderer
 const THUMB_SIZE = 96;
@@ -396,12 +397,19 @@ async function importHistory(bytes) {
 
 /** Shows which adaptation runs; modes the bundle cannot run are disabled. */
 function showAdaptation() {
-  for (const input of document.querySelectorAll('#adaptation input')) {
+  $('shift-gate').checked = rec.shiftLevel > 0;
+  for (const input of document.querySelectorAll('#adaptation input[type=radio]')) {
     input.checked = input.value === rec.adaptation;
     input.disabled = !rec.adaptations.includes(input.value);
     input.parentElement.title = input.disabled ? 'this model has no ICIIA weights' : input.parentElement.title;
   }
   $('adapted-how').textContent = ADAPTATION_TEXT[rec.adaptation];
+}
+
+/** Turns the shift gate on (the package's default level) or off; reopens the recognizer on the same client. */
+async function setShiftGate(on) {
+  await switchClient(rec.clientId, { shiftLevel: on ? DEFAULT_SHIFT_LEVEL : 0 });
+  return rec.shiftLevel;
 }
 
 /** Switches the adaptation for the images that follow. */
@@ -550,6 +558,13 @@ function wire() {
   });
 
   $('adaptation').addEventListener('change', (e) => {
+    if (e.target.id === 'shift-gate') {
+      setShiftGate(e.target.checked).then(() => showError(''), (err) => {
+        showError(`shift gate: ${err.message}`);
+        showAdaptation();
+      });
+      return;
+    }
     setAdaptation(e.target.value).then(() => showError(''), (err) => {
       showError(`adaptation: ${err.message}`);
       showAdaptation();
@@ -620,6 +635,8 @@ window.iciiaDemo = {
   historySize: () => enqueue(refreshHistorySize),
   /** Switches the adaptation ('iciia', 'prior', 'none'); resolves to the one now running. */
   setAdaptation,
+  /** Turns the shift gate on or off; resolves to the level now in force. */
+  setShiftGate,
   clearHistory,
   exportHistory: async () => Array.from(await exportHistory()),
   importHistory: (bytes) => importHistory(Uint8Array.from(bytes)),

@@ -138,6 +138,31 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
     assert.deepEqual(browser.errors, []);
   });
 
+  test('the user turns the shift gate off and on: ICIIA then answers from the first image, or only once the history shows a shift', async () => {
+    const size = await page.evaluate(() => window.iciiaDemo.historySize());
+    const sample = (o) => page.evaluate((x) => window.iciiaDemo.recognizeSample(x), o);
+    assert.equal(await page.evaluate(() => document.getElementById('shift-gate').checked), true, 'on by default');
+    const gated = await sample({ index: 5, remember: false });
+    assert.ok(gated.shift && gated.shift.threshold > 0, 'the test ran');
+
+    await page.evaluate(() => document.getElementById('shift-gate').click());
+    const off = await sample({ index: 5, remember: false });
+    assert.equal(off.shift, null, 'no test with the gate off');
+    assert.equal(off.adaptation, 'iciia');
+    assert.equal(off.attention.length, size, 'the same client and history after the reopen');
+    assert.equal(await page.evaluate(() => document.getElementById('shift-gate').checked), false);
+
+    assert.equal(await page.evaluate(() => window.iciiaDemo.setShiftGate(true)), 0.99);
+    assert.equal(await page.evaluate(() => document.getElementById('shift-gate').checked), true);
+    const on = await sample({ index: 5, remember: false });
+    // A reopened recognizer starts EM afresh (16 steps), the first one had a warm start: G agrees closely.
+    assert.equal(on.shift.threshold, gated.shift.threshold);
+    assert.ok(Math.abs(on.shift.statistic - gated.shift.statistic) < 0.01 * gated.shift.statistic, `${on.shift.statistic} vs ${gated.shift.statistic}`);
+    assert.equal(on.adaptation, gated.adaptation);
+    assert.equal(on.adapted, gated.adapted);
+    assert.deepEqual(browser.errors, []);
+  });
+
   test('after a reload the history is still there and the next decision attends to it', async () => {
     const before = await page.evaluate(() => window.iciiaDemo.historySize());
     assert.ok(before > 0);
