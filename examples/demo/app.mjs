@@ -20,7 +20,6 @@ const params = new URLSearchParams(location.search);
 const MODEL_NAME = /^[\w-]+$/.test(params.get('model') ?? '') ? params.get('model') : 'fashion-mnist';
 const MODEL_URL = new URL(`../../models/${MODEL_NAME}/`, import.meta.url).href;
 const CLIENT_KEY = 'iciia-demo.client';
-const DEFAULT_SHIFT_LEVEL = 0.99; // the package's default (RecognizerOptions.shiftLevel)
 const TOP_K = 3;
 const STREAM_DELAY_MS = 500; // a watchable pace; fast mode only yields to the renderer
 const THUMB_SIZE = 96;
@@ -44,6 +43,7 @@ function adaptedHow(r) {
 performance.setResourceTimingBufferSize(10_000);
 
 let rec = null;
+let defaultShiftLevel = 0; // the package's, as the first recognizer (opened without one) reports it
 let labels = [];
 let samplesReady = Promise.resolve([]);
 // seq → { bitmap, label }: the only place images are kept, and only while the page lives.
@@ -408,7 +408,7 @@ function showAdaptation() {
 
 /** Turns the shift gate on (the package's default level) or off; reopens the recognizer on the same client. */
 async function setShiftGate(on) {
-  await switchClient(rec.clientId, { shiftLevel: on ? DEFAULT_SHIFT_LEVEL : 0 });
+  await switchClient(rec.clientId, { shiftLevel: on ? defaultShiftLevel : 0 });
   return rec.shiftLevel;
 }
 
@@ -582,6 +582,7 @@ async function start() {
   const clientId = params.get('client') || localStorage.getItem(CLIENT_KEY) || 'demo-user';
   try {
     await openRecognizer(clientId);
+    defaultShiftLevel = rec.shiftLevel;
   } catch (e) {
     $('load-text').textContent = 'The model could not be loaded.';
     showError(`Loading ${MODEL_URL} failed: ${e.message}`);

@@ -88,12 +88,13 @@ for (const [i, item] of stream.items.entries()) {
   if (r.seq !== undefined) labelOfSeq.set(r.seq, item.label);
   right += r.top[0].index === item.label;
   rightBaseline += r.baseline[0].index === item.label;
-  gated += r.adaptation === 'none' && r.shift !== undefined;
+  const held = r.adaptation === 'none' && r.shift !== undefined;
+  gated += held;
   for (const k of Object.keys(time)) time[k] += r.timings[k];
   if (values.quiet) continue;
   const top = r.attention.reduce((best, a) => (a.weight > (best?.weight ?? -1) ? a : best), null);
   let attended = top ? `${labelOfSeq.has(top.seq) ? name(labelOfSeq.get(top.seq)) : `#${top.seq}`}, ${top.weight.toFixed(3)}` : '-';
-  if (r.adaptation === 'none' && r.shift) attended = `gate: G ${r.shift.statistic.toFixed(1)} <= ${r.shift.threshold.toFixed(1)}`;
+  if (held) attended = `gate: G ${r.shift.statistic.toFixed(1)} <= ${r.shift.threshold.toFixed(1)}`;
   if (r.classPrior) {
     const y = r.classPrior.indexOf(Math.max(...r.classPrior));
     attended = `${name(y)}, ${r.classPrior[y].toFixed(3)}`;

@@ -16,17 +16,6 @@ void check_prior(std::span<const double> p, int c, const char* what) {
                                                  std::to_string(p.size()) + " entries, expected " + std::to_string(c));
 }
 
-// The ratio q(y)/π_s(y), uniform π_s when `source` is empty; 0 where π_s is 0
-// (a class the backbone never saw cannot be re-weighted up from nothing).
-void ratios(std::span<const double> q, std::span<const double> source, std::vector<double>& w) {
-  const size_t c = q.size();
-  w.resize(c);
-  for (size_t y = 0; y < c; ++y) {
-    const double s = source.empty() ? 1.0 / static_cast<double>(c) : source[y];
-    w[y] = s > 0 ? q[y] / s : 0.0;
-  }
-}
-
 // One EM step q → F(q) over m rows of c posteriors. Per step, r_i(y) =
 // p_i(y) w(y) / z_i with w = q/π_s and z_i = p_i · w, so Σ_i r_i(y) = w(y)
 // Σ_i p_i(y) / z_i: one dot and one axpy per image, in the float SIMD
@@ -39,7 +28,7 @@ class EmStep {
   // False (and `out` = q) when nothing informed q: α = 0 and no image had
   // mass where q does.
   bool operator()(const std::vector<double>& q, std::vector<double>& out) {
-    ratios(q, source_, w_);
+    prior_ratios(q, source_, w_);
     for (size_t y = 0; y < c_; ++y) wf_[y] = static_cast<float>(w_[y]);
     std::fill(acc_.begin(), acc_.end(), 0.f);
     const int n = static_cast<int>(c_);
@@ -160,6 +149,15 @@ PriorResult estimate_prior(std::span<const float> probs, int num_classes, std::s
   return r;
 }
 
+void prior_ratios(std::span<const double> q, std::span<const double> source, std::vector<double>& w) {
+  const size_t c = q.size();
+  w.resize(c);
+  for (size_t y = 0; y < c; ++y) {
+    const double s = source.empty() ? 1.0 / static_cast<double>(c) : source[y];
+    w[y] = s > 0 ? q[y] / s : 0.0;
+  }
+}
+
 void correct_posterior(std::span<const float> probs, std::span<const double> prior,
                        std::span<const double> source_prior, std::span<float> out) {
   const size_t c = probs.size();
@@ -167,7 +165,7 @@ void correct_posterior(std::span<const float> probs, std::span<const double> pri
     throw Error(ErrorCode::kInvalidArgument, "prior correction: a posterior of " + std::to_string(c) +
                                                  " classes needs a prior and an output of as many");
   std::vector<double> w;
-  ratios(prior, source_prior, w);
+  prior_ratios(prior, source_prior, w);
   double z = 0;
   for (size_t y = 0; y < c; ++y) z += probs[y] * w[y];
   if (!(z > 0)) {

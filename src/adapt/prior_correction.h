@@ -43,6 +43,11 @@ struct PriorResult {
 PriorResult estimate_prior(std::span<const float> probs, int num_classes, std::span<const double> source_prior,
                            const PriorOptions& options, std::span<const double> warm_start = {});
 
+// w(y) = q(y)/π_s(y), uniform π_s when `source_prior` is empty; 0 where π_s
+// is 0 (a class the backbone never saw cannot be re-weighted up from
+// nothing). `w` is resized to q's C entries.
+void prior_ratios(std::span<const double> q, std::span<const double> source_prior, std::vector<double>& w);
+
 // One posterior re-weighted by q/π_s and renormalised: r(y) above. `out`
 // may alias `probs`. When every re-weighted entry is zero (q is zero on
 // every class the posterior allows), `out` is `probs` unchanged.

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
+#include "adapt/prior_correction.h"
 #include "util/error.h"
 
 namespace iciia::adapt {
@@ -41,14 +43,15 @@ double shift_statistic(std::span<const float> probs, int c, std::span<const doub
                                                  std::to_string(q.size()) + " prior entries and " +
                                                  std::to_string(source.size()) + " source prior entries do not fit " +
                                                  std::to_string(c) + " classes");
+  std::vector<double> w;
+  prior_ratios(q, source, w);
   double g = 0;
   for (size_t i = 0; i < probs.size() / static_cast<size_t>(c); ++i) {
     const float* p = probs.data() + i * static_cast<size_t>(c);
     double ratio = 0, mass = 0;
     for (int y = 0; y < c; ++y) {
-      const double s = source.empty() ? 1.0 / c : source[static_cast<size_t>(y)];
       mass += p[y];
-      if (s > 0) ratio += p[y] * q[static_cast<size_t>(y)] / s;
+      ratio += p[y] * w[static_cast<size_t>(y)];
     }
     if (mass == 0) continue;  // a record without a posterior
     // A q with no mass where this image has any: the shift hypothesis cannot

@@ -205,8 +205,7 @@ adapt::PriorResult Recognizer::estimate(double alpha, std::vector<double>& last)
       start[size_t(y)] = (1 - kWarmStartMix) * last[size_t(y)] + kWarmStartMix * source;
     }
   }
-  adapt::PriorResult est = adapt::estimate_prior({posteriors_.rows.data(), size_t(posteriors_.size + 1) * size_t(C)}, C,
-                                                 manifest_.source_prior,
+  adapt::PriorResult est = adapt::estimate_prior(posteriors_.with_target(), C, manifest_.source_prior,
                                                  {.alpha = alpha, .max_iterations = kPriorStepsPerQuery}, start);
   last = est.prior;
   return est;
@@ -238,8 +237,7 @@ void Recognizer::adapt(const Analysis& a, bool remember, int k, Recognition& r) 
     // steps leave G at or below the converged value, so a capped gate errs
     // towards the backbone.
     const adapt::PriorResult ml = estimate(0, shift_prior_);
-    r.shift_statistic = adapt::shift_statistic({posteriors_.rows.data(), size_t(posteriors_.size + 1) * size_t(C)}, C,
-                                               ml.prior, manifest_.source_prior);
+    r.shift_statistic = adapt::shift_statistic(posteriors_.with_target(), C, ml.prior, manifest_.source_prior);
     r.shift_threshold = shift_threshold_;
     if (!(r.shift_statistic > shift_threshold_)) {
       r.adaptation = Adaptation::kNone;

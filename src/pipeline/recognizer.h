@@ -140,6 +140,8 @@ class Recognizer : private HistoryObserver {
     int classes = 0, capacity = 0, size = 0, head = 0;
     std::vector<float> rows;
     void append(std::span<const float> logits);
+    // The history rows and the target's slot after them: what EM and the gate read.
+    std::span<const float> with_target() const { return {rows.data(), size_t(size + 1) * size_t(classes)}; }
     void clear() { size = head = 0; }
   };
 

@@ -480,7 +480,7 @@ export class Recognizer {
       baseline: r.baseline.map(label),
       attention: Array.from(r.attention, (weight, i) => ({ historyIndex: i, seq: r.attentionSeq[i], weight })),
       ...(r.prior ? { classPrior: r.prior } : {}),
-      ...(r.shift ? { shift: { statistic: r.shift.statistic, threshold: r.shift.threshold } } : {}),
+      ...(r.shift ? { shift: r.shift } : {}),
       ...(r.seq === undefined ? {} : { seq: r.seq }),
       ...(stored ? { stored } : {}),
       historySize: r.historySize,

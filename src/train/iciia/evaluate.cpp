@@ -389,8 +389,7 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   if (train) result.train_steps = train_steps(o.train, train->count);
   int64_t correct = 0;
   for (int64_t i = 0; i < test.count; ++i) {
-    const float* z = test.logits.data() + i * test.num_classes;
-    correct += std::max_element(z, z + test.num_classes) - z == test.labels[static_cast<size_t>(i)];
+    correct += backbone_argmax(test, i) == test.labels[static_cast<size_t>(i)];
   }
   result.backbone_test_accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(1, test.count));
 
