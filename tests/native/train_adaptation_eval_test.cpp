@@ -87,8 +87,9 @@ TEST(ClientKinds, RepeatsNeverShowTheSameViewTwice) {
     // The target's image is under another style than each of its history's views of that image.
     const int64_t target = images.back();
     for (size_t j = 0; j + 1 < images.size(); ++j)
-      if (s.sources[static_cast<size_t>(images[j])] == s.sources[static_cast<size_t>(target)])
+      if (s.sources[static_cast<size_t>(images[j])] == s.sources[static_cast<size_t>(target)]) {
         EXPECT_NE(s.styles[static_cast<size_t>(images[j])], s.styles[static_cast<size_t>(target)]);
+      }
   }
   for (const auto& [n, count] : objects_seen) EXPECT_TRUE(n >= 3 && n <= 5) << n;
   EXPECT_GE(objects_seen.size(), 2u);
@@ -233,7 +234,7 @@ TEST(EvalBaselines, SameEpisodesForEveryMethod) {
   e.clients = {ClientSpec{2, 2, {}}};
   e.ns = {0, 8};
   e.episodes = 400;
-  e.skip = {"oracle", "t3a", "ff", "B-full", "B-causal", "T-full", "T-causal"};
+  e.skip = {"oracle", "oracle-views", "t3a", "ff", "B-full", "B-causal", "T-full", "T-causal"};
   e.verbose = false;
   const train::EvalResult r = train::evaluate(nullptr, "", test_set, "ring-test", e);
   std::map<std::string, std::vector<std::vector<double>>> acc;
@@ -270,6 +271,42 @@ TEST(EvalBaselines, StyledKindsNeedTheStyledSet) {
   EXPECT_EQ(r.per_clients[0].clients, "style");
   // These logits are always right.
   for (const auto& m : r.per_clients[0].methods) EXPECT_EQ(m.accuracy[0][1], 1.0) << m.method;
+  // "Views told" is reported for repeats clients only (elsewhere it is the backbone).
+  auto has_views = [](const train::ClientResult& c) {
+    return std::any_of(c.methods.begin(), c.methods.end(), [](const auto& m) { return m.method == "oracle-views"; });
+  };
+  EXPECT_FALSE(has_views(r.per_clients[0]));
+  e.clients = {train::parse_client_kind("repeats", {})};
+  const train::EvalResult rr = train::evaluate(nullptr, "", test_set, "t.st", e, &test_set, "s.st");
+  EXPECT_TRUE(has_views(rr.per_clients[0]));
+}
+
+TEST(EvalBaselines, ViewsToldPoolsTheTargetsOtherViews) {
+  // 3 objects (sources 100-102, labels 0, 1, 0) under 3 styles; style 0's
+  // views are confidently wrong, the others confidently right.
+  FeatureSet set = styled_set(2, 3, 3);
+  for (int64_t r = 0; r < set.count; ++r)
+    if (set.styles[static_cast<size_t>(r)] == 0) std::swap(set.logits[r * 2], set.logits[r * 2 + 1]);
+  auto row = [&](int style, int object) { return static_cast<int64_t>(style * 3 + object); };
+  train::Episodes e;
+  e.clients = "repeats(3-3)";
+  e.n_max = 3;
+  e.count = 1;
+  e.classes = {{0, 1}};
+  // The target: object 0 under the wrong style 0; before it, object 0 under
+  // styles 1 and 2 and object 1 under style 1.
+  e.images = {row(1, 0), row(1, 1), row(2, 0), row(0, 0)};
+  EXPECT_EQ(train::backbone_accuracy(set, e, false), 0.0);
+  // n = 0: the target alone; n = 3: its two right views outvote it.
+  EXPECT_EQ(train::views_accuracy(set, e, {0, 3}), (std::vector<double>{0.0, 1.0}));
+  // Another object of the target's class does not count, however right its views.
+  e.images = {row(1, 2), row(2, 2), row(1, 1), row(0, 0)};
+  EXPECT_EQ(train::views_accuracy(set, e, {0, 3}), (std::vector<double>{0.0, 0.0}));
+  // A set without sources has no views to pool: the backbone's answer.
+  e.images = {row(1, 0), row(1, 1), row(2, 0), row(0, 0)};
+  set.sources.clear();
+  set.styles.clear();
+  EXPECT_EQ(train::views_accuracy(set, e, {0, 3}), (std::vector<double>{0.0, 0.0}));
 }
 
 TEST(TrainingMixture, ParsesKindsAndWeights) {

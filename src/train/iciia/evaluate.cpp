@@ -112,6 +112,36 @@ std::vector<int64_t> rows_at(const int64_t* ep, int n, int n_max) {
   return rows;
 }
 
+}  // namespace
+
+std::vector<double> views_accuracy(const FeatureSet& set, const Episodes& e, const std::vector<int>& ns) {
+  const int64_t C = set.num_classes;
+  const bool has_sources = set.sources.size() == static_cast<size_t>(set.count);
+  std::vector<int64_t> correct(ns.size(), 0);
+  std::vector<float> p(static_cast<size_t>(C));
+  std::vector<double> mean(static_cast<size_t>(C));
+  for (int64_t i = 0; i < e.count; ++i) {
+    const int64_t* ep = e.images.data() + i * (e.n_max + 1);
+    const int64_t target = ep[e.n_max];
+    for (size_t j = 0; j < ns.size(); ++j) {
+      std::fill(mean.begin(), mean.end(), 0.0);
+      for (const int64_t r : rows_at(ep, ns[j], e.n_max)) {
+        if (r != target && (!has_sources || set.sources[static_cast<size_t>(r)] != set.sources[static_cast<size_t>(target)]))
+          continue;
+        softmax_rows(set.logits.data() + r * C, 1, C, p.data());
+        for (int64_t c = 0; c < C; ++c) mean[static_cast<size_t>(c)] += p[static_cast<size_t>(c)];
+      }
+      const int answer = static_cast<int>(std::max_element(mean.begin(), mean.end()) - mean.begin());
+      correct[j] += answer == set.labels[static_cast<size_t>(target)];
+    }
+  }
+  std::vector<double> out;
+  for (int64_t c : correct) out.push_back(static_cast<double>(c) / static_cast<double>(e.count));
+  return out;
+}
+
+namespace {
+
 std::vector<float> posteriors(const FeatureSet& set, const std::vector<int64_t>& rows) {
   const int64_t C = set.num_classes;
   std::vector<float> probs(rows.size() * static_cast<size_t>(C));
@@ -267,6 +297,7 @@ const std::vector<Method>& eval_methods() {
   static const std::vector<Method> methods = {
       {"backbone", 0, Attention::kFull, ""},
       {"oracle", 0, Attention::kFull, ""},
+      {"oracle-views", 0, Attention::kFull, ""},
       {"em-ml", 0, Attention::kFull, ""},
       {"em-map", 0, Attention::kFull, ""},
       {"em-map@gate", 0, Attention::kFull, "em-map", false, true},
@@ -288,6 +319,7 @@ const std::vector<Method>& eval_methods() {
 std::string method_label(const std::string& name) {
   if (name == "backbone") return "backbone";
   if (name == "oracle") return "oracle (classes told)";
+  if (name == "oracle-views") return "views told (oracle)";
   if (name == "ff") return "ff (no attention)";
   if (name == "em-ml") return "EM prior (ML)";
   if (name == "em-map") return "EM prior (MAP)";
@@ -335,7 +367,7 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   for (const auto& name : o.skip) {
     const auto& ms = eval_methods();
     if (std::none_of(ms.begin(), ms.end(), [&](const Method& m) { return m.name == name; }))
-      throw Error(ErrorCode::kInvalidArgument, "eval: --skip " + name + ": not a method (backbone, oracle, em-ml, em-map, "
+      throw Error(ErrorCode::kInvalidArgument, "eval: --skip " + name + ": not a method (backbone, oracle, oracle-views, em-ml, em-map, "
                                                                           "em-map@gate, t3a, lame, ff, B-full, B-causal, T-full, "
                                                                           "T-causal, B-full+prior, B-causal+prior, "
                                                                           "B-causal@gate, B-causal+prior@gate)");
@@ -408,8 +440,11 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
   for (const auto& spec : clients) {
     ClientResult cr;
     cr.clients = spec.describe();
-    for (const auto& m : eval_methods())
-      if (!skipped(m.name)) cr.methods.push_back({m.name, {}, {}, o.weights.count(m.name) ? o.weights.at(m.name) : ""});
+    for (const auto& m : eval_methods()) {
+      // Only repeats clients see an object twice: elsewhere "views told" is the backbone.
+      if (skipped(m.name) || (m.name == "oracle-views" && spec.kind != ClientKind::kRepeats)) continue;
+      cr.methods.push_back({m.name, {}, {}, o.weights.count(m.name) ? o.weights.at(m.name) : ""});
+    }
     result.per_clients.push_back(std::move(cr));
   }
 
@@ -464,6 +499,8 @@ EvalResult evaluate(const FeatureSet* train, const std::string& train_name, cons
         std::vector<double> acc;
         if (mr.method == "backbone" || mr.method == "oracle")
           acc.assign(o.ns.size(), backbone_accuracy(set, e, mr.method == "oracle"));
+        else if (mr.method == "oracle-views")
+          acc = views_accuracy(set, e, o.ns);
         else if (m.training_free())
           acc = baseline_accuracy(mr.method, set, e, o.ns, head, o.gate_level);
         else if (mr.method == "ff")

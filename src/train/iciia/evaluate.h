@@ -43,6 +43,13 @@ Episodes draw_episodes(const FeatureSet& test, const std::string& test_name, con
 // client's classes only (an oracle that is told the classes — a ceiling for
 // what history can teach, not a method).
 double backbone_accuracy(const FeatureSet& test, const Episodes& episodes, bool restricted);
+// "Views told", a ceiling for repeats clients, not a method: the target's
+// answer is the argmax of the backbone's softmax averaged over the target and
+// every history image that is a view of the same source image (the styled
+// set's `sources`), as if the client were told which of its past images show
+// the same object. With no such view (other kinds, or a set without sources)
+// it is the backbone's answer, so eval reports it for repeats clients only.
+std::vector<double> views_accuracy(const FeatureSet& test, const Episodes& episodes, const std::vector<int>& ns);
 // ICIIA as the browser runs it: the runtime model (SIMD kernels) with one
 // session per episode, the history appended image by image and the target
 // queried at each n in `ns` (cached k/v where the mode allows; the tests
@@ -71,14 +78,14 @@ double ff_accuracy(const IciiaNet& net, const FeatureSet& test, const Episodes& 
 // baseline, a trained module, or a module with prior correction on top;
 // "@gate" rows answer with the backbone unless the shift test fires.
 struct Method {
-  std::string name;  // "backbone", "oracle", "em-ml", "em-map", "t3a", "lame", "ff", "B-full", ..., "B-causal+prior@gate"
+  std::string name;  // "backbone", "oracle", "oracle-views", "em-ml", "em-map", "t3a", "lame", "ff", "B-full", ..., "B-causal+prior@gate"
   char preset = 0;   // 'B' / 'T' for modules (ff uses B's width)
   Attention attention = Attention::kFull;
   std::string base;  // "+prior" and "@gate" rows: the method they build on
   bool prior = false;  // a module's answer re-weighted by the EM prior
   bool gated = false;
   bool trained() const { return preset != 0 && base.empty(); }
-  bool training_free() const { return preset == 0 && name != "backbone" && name != "oracle"; }
+  bool training_free() const { return preset == 0 && name != "backbone" && name.rfind("oracle", 0) != 0; }
 };
 // The methods eval reports, in table order.
 const std::vector<Method>& eval_methods();

@@ -241,6 +241,7 @@ LinePlot accuracy_plot(const EvalResult& r) {
   // One color per method, ICIIA's causal variants dashed in their full color.
   const std::map<std::string, std::pair<Rgb, bool>> style = {
       {"backbone", {{120, 120, 120}, false}}, {"oracle", {{20, 20, 20}, true}},
+      {"oracle-views", {{20, 20, 20}, false}},
       {"ff", {{230, 140, 20}, false}},        {"B-full", {{31, 100, 200}, false}},
       {"B-causal", {{31, 100, 200}, true}},   {"T-full", {{40, 160, 70}, false}},
       {"T-causal", {{40, 160, 70}, true}},    {"em-ml", {{200, 40, 40}, false}},
