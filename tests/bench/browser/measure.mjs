@@ -60,27 +60,42 @@ export async function comparePair({ ours, runRef, runTfjs = null, x, outName, wa
 }
 
 /**
- * The same comparison, one engine after the other: all of ours, then all of
- * the reference's. With both engines on several threads, alternating call by
- * call makes each start while the other's workers still hold the cores (a
- * 2-core machine: MobileNetV3-S took 78 ms instead of 4.5 for ours, 36
- * instead of 11 for onnxruntime-web), which measures the collision, not
- * either engine.
+ * The same comparison for engines on several threads: blocks of `block` calls,
+ * ours then the reference's, alternating, with a pause before each block.
+ * Alternating call by call makes each start while the other's workers still
+ * hold the cores (a 2-core machine: MobileNetV3-S took 78 ms instead of 4.5 for
+ * ours, 36 instead of 11 for onnxruntime-web), which measures the collision,
+ * not either engine; the pause lets the previous engine's workers go to sleep
+ * (ours poll for 0.3 ms first; onnxruntime-web's spin for a while too) and
+ * the first call of a block is not timed. Running all of one engine and then
+ * all of the other instead left each to a different stretch of a shared
+ * machine's load: on this 2-core VM, ort's median moved between 18 and 28 ms
+ * from one run to the next and the ratio with it; alternating blocks give
+ * both the same.
  */
-async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps }) {
+async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, block = 5, pauseMs = 20 }) {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
   const oursMs = [], refMs = [];
   for (let i = 0; i < warmup; i++) runOurs();
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    runOurs();
-    oursMs.push(performance.now() - t);
-  }
   const ourOut = ours.read(outName).slice();
+  await pause();
   for (let i = 0; i < warmup; i++) await runRef();
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
+  while (oursMs.length < reps) {
+    const n = Math.min(block, reps - oursMs.length);
+    await pause();
+    runOurs();
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      runOurs();
+      oursMs.push(performance.now() - t);
+    }
+    await pause();
     await runRef();
-    refMs.push(performance.now() - t);
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await runRef();
+      refMs.push(performance.now() - t);
+    }
   }
   const refOut = await runRef();
   let maxAbsDiff = ourOut.length === refOut.length ? 0 : Infinity, refMaxAbs = 0;
