@@ -26,6 +26,10 @@ mergeInto(LibraryManager.library, {
     // outside (another tab's deleteDatabase, the user clearing site data).
     // The store compares it before each operation (RecordBackend::losses).
     losses: {},
+    // Per database name: what the browser said it lost when it opened the
+    // database (Chromium: `dataLoss` 'total' on the upgrade event when it
+    // deleted a corrupt database and made an empty one), else absent.
+    dataLoss: {},
     waiting: [],  // operations deferred to a later task, in call order
 
     // Runs `start` in a later task (a macrotask: after the microtasks that
@@ -66,8 +70,10 @@ mergeInto(LibraryManager.library, {
           return;
         }
         var request = factory.open(name, 1);
-        request.onupgradeneeded = function() {
+        request.onupgradeneeded = function(event) {
           var db = request.result;
+          if (event && event.dataLoss && event.dataLoss !== 'none')
+            IciiaIdb.dataLoss[name] = 'dataLoss ' + event.dataLoss + (event.dataLossMessage ? ': ' + event.dataLossMessage : '');
           if (!db.objectStoreNames.contains('records')) db.createObjectStore('records');
         };
         request.onsuccess = function() {
@@ -161,6 +167,16 @@ mergeInto(LibraryManager.library, {
   iciia_idb_losses__deps: ['$IciiaIdb'],
   iciia_idb_losses: function(dbName) {
     return IciiaIdb.losses[UTF8ToString(dbName)] || 0;
+  },
+
+  iciia_idb_data_loss__deps: ['$IciiaIdb', 'malloc'],
+  iciia_idb_data_loss: function(dbName) {
+    var text = IciiaIdb.dataLoss[UTF8ToString(dbName)];
+    if (!text) return 0;
+    var size = lengthBytesUTF8(text) + 1;
+    var ptr = _malloc(size);
+    stringToUTF8(text, ptr, size);
+    return ptr;
   },
 
   // seqs: f64[count]. Result: per key, i32 length (-1: absent), then the bytes.

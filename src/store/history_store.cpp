@@ -126,6 +126,14 @@ void HistoryStore::refresh(Done done) {
       for (size_t i = 0, j = 0; i < seqs.size(); ++i)
         if (j < missing.size() && missing[j] == seqs[i]) window[i] = std::move(values[j++]);
       adopt(std::move(seqs), std::move(window));
+      if (!loaded_) {
+        // A loss the storage reported on opening (not one of ours to notice
+        // later): what it held before is gone for good, and the user should
+        // hear it rather than find an empty history.
+        if (const std::string lost = backend_->data_loss(); !lost.empty())
+          warn("the browser reported losing this site's stored data when it opened the database (" + lost +
+               "); the history holds only what was recorded since");
+      }
       loaded_ = true;
       done({});
     });

@@ -18,6 +18,7 @@ struct MemoryDatabase {
   bool full = false;  // a full disk: every write that stores something fails; deletions alone go through
   size_t writes = 0, reads = 0;
   uint64_t losses = 0;  // times drop() ran
+  std::string data_loss;  // what the "browser" reported losing when it opened the database
   // Everything deleted from outside, as when the user clears the site's data.
   void drop() {
     entries.clear();
@@ -35,6 +36,7 @@ class MemoryBackend : public RecordBackend {
   void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
              WriteDone done) override;
   uint64_t losses() const override { return db_->losses; }
+  std::string data_loss() const override { return db_->data_loss; }
 
   // Deferred mode: runs queued operations, oldest first; returns how many ran.
   size_t run_pending(size_t max = SIZE_MAX);

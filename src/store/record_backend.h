@@ -49,6 +49,12 @@ class RecordBackend {
   // A change means every record this store had read may be gone; it must
   // not be kept, nor written back.
   virtual uint64_t losses() const { return 0; }
+  // What the storage reported losing when this process opened it, empty if
+  // nothing: Chromium deletes an IndexedDB database it finds corrupt (after
+  // a crash, say), opens an empty one and says so on the open request
+  // (`dataLoss: 'total'` and a message). Meaningful once an operation has
+  // completed.
+  virtual std::string data_loss() const { return {}; }
 };
 
 }  // namespace iciia

@@ -132,7 +132,8 @@ describe(`crash consistency (${ENGINE})`, { skip: skip ?? false, timeout: 1_800_
         const wiped = !v.storage.head && v.storage.records.length === 0 && v.size === 0 && discarded;
         if (!wiped || wipes >= 2) throw e;
         wipes++;
-        console.log(`# ${label}: ${ENGINE} discarded the whole database on start-up (${book.durable.size} durable records gone with it; its LOG above); starting over`);
+        console.log(`# ${label}: ${ENGINE} discarded the whole database on start-up (${book.durable.size} durable records gone with it; its LOG above; ` +
+          `dataLoss on the first open: ${v.storage.dataLoss ?? 'none reported'}); starting over`);
         Object.assign(book, newBook());
       }
       if (round === ROUNDS) break;

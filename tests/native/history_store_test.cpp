@@ -344,6 +344,28 @@ TEST(HistoryStore, StorageDeletedFromOutsideIsNoticedAndNothingComesBack) {
   EXPECT_EQ(seqs(c.store), (std::vector<uint64_t>{5}));
 }
 
+// The browser itself lost the data before the page ran (Chromium deletes a
+// database it finds corrupt and reports dataLoss on the open): each store
+// says so once, when it first loads, and works on with what is there.
+TEST(HistoryStore, DataLossReportedByTheStorageIsSaidOnceOnFirstLoad) {
+  auto db = std::make_shared<MemoryDatabase>();
+  db->data_loss = "dataLoss total: corrupt backing store";
+  Client a(db, 8);
+  ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
+  ASSERT_EQ(a.warnings.size(), 1u);
+  EXPECT_NE(a.warnings[0].find("reported losing"), std::string::npos) << a.warnings[0];
+  EXPECT_NE(a.warnings[0].find("corrupt backing store"), std::string::npos) << a.warnings[0];
+  append(a, 0);
+  ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
+  EXPECT_EQ(a.warnings.size(), 1u) << "once per store, not per operation";
+  EXPECT_EQ(seqs(a.store), (std::vector<uint64_t>{0}));
+  // Without a report, no warning.
+  auto clean = std::make_shared<MemoryDatabase>();
+  Client b(clean, 8);
+  ASSERT_TRUE(run([&](Done d) { b.store.sync(d); }).ok());
+  EXPECT_TRUE(b.warnings.empty());
+}
+
 // A record staged before the deletion and written after it is newer than
 // the deletion: it is kept (in memory and in storage), the older ones are not.
 TEST(HistoryStore, RecordStagedAcrossADeletionIsKept) {

@@ -161,3 +161,38 @@ describe('the database deleted from outside', { skip }, () => {
     fresh.dispose();
   });
 });
+
+describe('data the browser reports lost when it opens the database', { skip }, () => {
+  // Chromium deletes an IndexedDB database it finds corrupt (after a crash),
+  // opens an empty one and says so on the upgrade event: dataLoss 'total'.
+  // fake-indexeddb never does, so the test adds it to the event, as Chromium would.
+  test('is said through onWarning once, and the recognizer goes on with an empty history', async () => {
+    const realOpen = indexedDB.open;
+    indexedDB.open = function (name, version) {
+      const request = realOpen.call(this, name, version);
+      request.addEventListener('upgradeneeded', (event) => {
+        Object.defineProperty(event, 'dataLoss', { value: 'total' });
+        Object.defineProperty(event, 'dataLossMessage', { value: 'Corruption detected in the backing store' });
+      });
+      return request;
+    };
+    let rec;
+    try {
+      rec = await open({ database: 'iciia-data-loss' });
+    } finally {
+      indexedDB.open = realOpen;
+    }
+    assert.equal(rec.warnings.length, 1, rec.warnings.join('\n'));
+    assert.match(rec.warnings[0], /reported losing this site's stored data .*dataLoss total: Corruption detected in the backing store/);
+    const r = await rec.recognize(image(1));
+    assert.equal(r.historySize, 1);
+    assert.equal(await r.stored, 0);
+    assert.equal(rec.warnings.length, 1, 'said once, not at every call');
+    rec.dispose();
+    // A database opened without such a report gives no warning.
+    const other = await open({ database: 'iciia-no-data-loss' });
+    await (await other.recognize(image(2))).stored;
+    assert.deepEqual(other.warnings, []);
+    other.dispose();
+  });
+});

@@ -140,6 +140,7 @@ window.durable = {
     const storage = {
       head: raw.head ? parseHead(raw.head) : null,
       records: raw.records.map(({ key, value }) => ({ key, length: value.length, ...parseRecord(value) })),
+      dataLoss: raw.dataLoss ?? null,
     };
     await window.durable.open({ clientId, capacity, database });
     const rec = state.rec;
