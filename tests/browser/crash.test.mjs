@@ -1,18 +1,19 @@
 // Nothing durable is lost when the browser dies (issue 13). A remembered
 // stream runs on the page; at a random point (fixed seed) the browser's
 // process group is killed with SIGKILL (no unload, no close), and the browser
-// is started again on the same profile and origin. After each restart an
-// independent reader (pages/idb_reader.mjs) reads IndexedDB and the test
-// checks: every record whose `stored` resolved (or a flush() returned after
+// is started again on the same profile and origin. After each restart a
+// fresh recognizer opens the history and an independent reader
+// (pages/idb_reader.mjs) reads IndexedDB, and the test checks: every record whose `stored` resolved (or a flush() returned after
 // it) before the kill is there; only records in flight are missing; none is
 // torn or doubled; seqs strictly increase across restarts; and a fresh
 // recognizer's size, export bytes and next decision agree with the stored
 // records. The same for a tab closed during a commit and for a module worker
 // terminated mid-write (those in one browser, no restart).
 //
-// One exception, printed and allowed once per run: Chromium 156 sometimes
-// deletes the origin's whole LevelDB when it starts after a kill (its LevelDB
-// LOG says so); see README, "Durability".
+// One exception, printed and allowed twice per run: Chromium 156 sometimes
+// finds its LevelDB corrupt after a kill ("checksum mismatch") and deletes
+// the origin's whole database, which the recognizer then reports through
+// onWarning (Chromium's dataLoss); see README, "Durability".
 //
 // ICIIA_CRASH_ROUNDS sets the number of kills (default 20), ICIIA_CRASH_SEED
 // the seed of the kill points (default 13).
@@ -132,8 +133,14 @@ describe(`crash consistency (${ENGINE})`, { skip: skip ?? false, timeout: 1_800_
         const wiped = !v.storage.head && v.storage.records.length === 0 && v.size === 0 && discarded;
         if (!wiped || wipes >= 2) throw e;
         wipes++;
-        console.log(`# ${label}: ${ENGINE} discarded the whole database on start-up (${book.durable.size} durable records gone with it; its LOG above; ` +
-          `dataLoss on the first open: ${v.storage.dataLoss ?? 'none reported'}); starting over`);
+        // Chromium reported the one wipe seen since it was looked for on the
+        // first open (dataLoss 'total', "database was corrupt: checksum
+        // mismatch"), and the package then tells the user: printed, and no
+        // other warning allowed.
+        const told = v.warnings.filter((w) => /reported losing this site's stored data/.test(w));
+        assert.deepEqual(v.warnings.filter((w) => !told.includes(w)), [], `${label}: no other warning on the wipe`);
+        console.log(`# ${label}: ${ENGINE} discarded the whole database on start-up (${book.durable.size} durable records gone with it; its LOG above); ` +
+          `the recognizer said: ${told.length ? JSON.stringify(told[0]) : 'nothing (no dataLoss reported)'}; starting over`);
         Object.assign(book, newBook());
       }
       if (round === ROUNDS) break;

@@ -131,19 +131,21 @@ window.durable = {
   },
 
   /**
-   * After a restart: the independent reading first, then a fresh recognizer
-   * on the same client, and how its view compares (size, export bytes
-   * against the stored bytes, the seqs the next decision attends to).
+   * After a restart: a fresh recognizer on the same client (opening reads,
+   * never writes), then the independent reading, and how the recognizer's
+   * view compares (size, export bytes against the stored bytes, the seqs the
+   * next decision attends to). The recognizer opens the database first so
+   * that a loss the browser reports on that first open (Chromium's
+   * dataLoss) reaches the package, as it would on a user's page.
    */
   async verify({ clientId, capacity, database }) {
+    await window.durable.open({ clientId, capacity, database });
+    const rec = state.rec;
     const raw = await readClient(clientId, database);
     const storage = {
       head: raw.head ? parseHead(raw.head) : null,
       records: raw.records.map(({ key, value }) => ({ key, length: value.length, ...parseRecord(value) })),
-      dataLoss: raw.dataLoss ?? null,
     };
-    await window.durable.open({ clientId, capacity, database });
-    const rec = state.rec;
     const size = await rec.history.size();
     const exported = exportRecords(await rec.history.export());
     const byKey = new Map(raw.records.map((r) => [r.key, r.value]));

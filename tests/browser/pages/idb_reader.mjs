@@ -53,15 +53,9 @@ export function parseHead(bytes) {
  * (seq -1) apart.
  */
 export async function readClient(clientId, name = 'iciia-web') {
-  // What the browser says it lost on this open (Chromium: dataLoss 'total'
-  // when it deleted a corrupt database), or null: the crash test prints it.
-  let dataLoss = null;
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open(name);
-    request.onupgradeneeded = (event) => {
-      if (event.dataLoss && event.dataLoss !== 'none') dataLoss = `${event.dataLoss}: ${event.dataLossMessage ?? ''}`;
-      request.transaction.abort(); // absent: leave it absent
-    };
+    request.onupgradeneeded = () => request.transaction.abort(); // absent: leave it absent
     request.onsuccess = () => resolve(request.result);
     request.onerror = (e) => {
       e.preventDefault();
@@ -71,7 +65,7 @@ export async function readClient(clientId, name = 'iciia-web') {
     };
     request.onblocked = () => reject(new Error(`IndexedDB ${name} blocked`));
   });
-  if (!db) return { head: null, records: [], dataLoss };
+  if (!db) return { head: null, records: [] };
   try {
     if (!db.objectStoreNames.contains('records')) return { head: null, records: [] };
     return await new Promise((resolve, reject) => {
