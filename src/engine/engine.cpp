@@ -171,9 +171,11 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
   if (static_cast<int64_t>(e.plan_.steps.size()) > options.max_steps)
     over_limit("the plan has " + std::to_string(e.plan_.steps.size()) + " steps", options.max_steps, "max_steps");
   // One scratch per thread: the steps that split their work give each
-  // worker its own.
-  const int64_t floats = sat_add(e.plan_.arena_floats, sat_mul(e.scratch_stride(), options.threads));
-  if (e.plan_.arena_floats < 0 || e.plan_.scratch_floats < 0 ||
+  // worker its own; a step whose threads share one buffer (Winograd) uses
+  // the same region from its start, so it needs it once, not per thread.
+  const int64_t scratch = std::max(sat_mul(e.scratch_stride(), options.threads), e.plan_.shared_scratch_floats);
+  const int64_t floats = sat_add(e.plan_.arena_floats, scratch);
+  if (e.plan_.arena_floats < 0 || e.plan_.scratch_floats < 0 || e.plan_.shared_scratch_floats < 0 ||
       static_cast<uint64_t>(floats) > options.max_arena_bytes / sizeof(float))
     throw Error(ErrorCode::kLimit, "the arena of the model would take " +
                                        (floats == kMax64 ? std::string("more than 2^63 floats")
@@ -181,7 +183,9 @@ Engine Engine::load_checked(std::span<const uint8_t> onnx, const EngineOptions& 
                                                                " bytes") +
                                        " (values " + std::to_string(e.plan_.arena_floats) + " floats, scratch " +
                                        std::to_string(e.plan_.scratch_floats) + " floats x " +
-                                       std::to_string(options.threads) + " threads), over the limit of " +
+                                       std::to_string(options.threads) + " threads or " +
+                                       std::to_string(e.plan_.shared_scratch_floats) +
+                                       " shared, the larger), over the limit of " +
                                        std::to_string(options.max_arena_bytes) +
                                        " bytes (EngineOptions::max_arena_bytes)");
   e.arena_.assign(static_cast<size_t>(floats), 0.f);

@@ -39,7 +39,8 @@ struct EngineOptions {
   // bound. load() throws kInvalidArgument for a bound outside its range.
   //
   // The arena of one plan: every runtime value plus the scratch shared by all
-  // steps (im2col rows, indirection pointers, layout copies).
+  // steps (im2col rows, indirection pointers, layout copies; per thread,
+  // except Winograd's transformed tiles, which its threads share).
   uint64_t max_arena_bytes = 1ull << 30;
   // Elements of any one value (runtime or folded constant); also bounds each
   // dimension and the product of the non-zero ones, so a value with an empty
@@ -113,7 +114,7 @@ class Engine {
   GraphStats stats_;
   int input_ = -1;
   std::vector<std::string> readable_;
-  std::vector<float> arena_;  // values, then each worker's scratch
+  std::vector<float> arena_;  // values, then each worker's scratch (or one shared)
   std::shared_ptr<ThreadPool> pool_;
 };
 

@@ -288,6 +288,7 @@ class Planner {
         step->macs = g_.values[t.node->outputs[0]].numel() * def.macs_per_output(g_, *t.node);
       step->nodes = t.nodes;
       plan_.scratch_floats = std::max(plan_.scratch_floats, step->scratch_floats());
+      plan_.shared_scratch_floats = std::max(plan_.shared_scratch_floats, step->shared_scratch_floats());
       plan_.steps.push_back(std::move(step));
     }
   }

@@ -25,11 +25,15 @@ class Step {
  public:
   virtual ~Step() = default;
   // arena: the plan's values; scratch: Plan::scratch_floats floats per
-  // worker of par (par.scratch_stride apart), shared by all steps. A step
-  // may spread its work over par's threads.
+  // worker of par (par.scratch_stride apart), shared by all steps, and at
+  // least Plan::shared_scratch_floats from its start. A step may spread its
+  // work over par's threads.
   virtual void run(float* arena, float* scratch, const kernels::Parallel& par) const = 0;
   // Floats of scratch per worker.
   virtual int64_t scratch_floats() const { return 0; }
+  // Floats of scratch its threads share (one buffer whose parts they write),
+  // instead of one each: counted once, not once per thread.
+  virtual int64_t shared_scratch_floats() const { return 0; }
   std::string label;  // the node(s) it runs, for errors and profiles
   std::string kind;   // e.g. "conv 3x3 depthwise +hardswish", for profiles
   int64_t macs = 0;
@@ -40,7 +44,8 @@ struct Plan {
   std::vector<std::unique_ptr<Step>> steps;
   std::vector<Slot> slots;  // per value id
   int64_t arena_floats = 0;
-  int64_t scratch_floats = 0;  // per worker, shared by all steps, after the values
+  int64_t scratch_floats = 0;         // per worker, shared by all steps, after the values
+  int64_t shared_scratch_floats = 0;  // once for all workers, from the same start
 };
 
 // `keep`: value ids whose contents must survive the run (graph outputs and

@@ -71,12 +71,16 @@ class PackedConv2d {
   int out_w(int in_w) const { return p_.out_w(in_w); }
   // Floats of scratch run() needs for this input size (0 for some paths).
   size_t scratch_floats(int in_h, int in_w, int n = 1) const;
+  // Whether the threads of one run share that scratch (Winograd: each stage
+  // writes its own parts of one buffer) rather than each needing its own.
+  bool scratch_shared() const { return path_ == Path::kWinograd; }
   int winograd_tile() const { return wino_.tile; }
 
   // out [n][out_h][out_w][out_c] = act(conv(in [n][h][w][in_c]) + bias + residual).
   // residual: null, or NHWC of the output's shape (it may alias out).
   // scratch: scratch_floats(h, w) floats (may be null when that is 0), for
-  // each of par's workers at par.scratch_stride apart.
+  // each of par's workers at par.scratch_stride apart, or once for all of
+  // them when scratch_shared().
   // in and out must not overlap. Throws when the output would be empty.
   void run(const float* in, int n, int h, int w, float* out, float* scratch,
            const float* residual = nullptr, const Parallel& par = {}) const;

@@ -204,6 +204,15 @@ TEST(EngineThreads, ResNet18OutputsDoNotDependOnTheThreadCount) {
     options.threads = threads;
     engine::Engine e = engine::Engine::load(bytes, options);
     EXPECT_EQ(e.threads(), threads);
+    // Winograd's transformed tiles (ResNet-18's largest scratch) are shared
+    // by the threads, not copied per thread: the arena holds the values and
+    // the larger of one shared buffer and a per-thread scratch each.
+    const engine::Plan& plan = e.plan();
+    ASSERT_GT(plan.shared_scratch_floats, 0);
+    const int64_t stride = (plan.scratch_floats + 15) / 16 * 16;
+    EXPECT_EQ(e.arena_bytes(),
+              static_cast<size_t>(plan.arena_floats + std::max<int64_t>(stride * threads, plan.shared_scratch_floats)) *
+                  sizeof(float));
     for (int rep = 0; rep < 2; ++rep) {
       e.run(x);
       const auto got = e.read(e.readable()[0]);

@@ -42,7 +42,12 @@ class ConvStep : public Step {
   void run(float* arena, float* scratch, const kernels::Parallel& par) const override {
     conv_.run(arena + in_, n_, h_, w_, arena + out_, scratch, residual_ >= 0 ? arena + residual_ : nullptr, par);
   }
-  int64_t scratch_floats() const override { return static_cast<int64_t>(conv_.scratch_floats(h_, w_, n_)); }
+  int64_t scratch_floats() const override {
+    return conv_.scratch_shared() ? 0 : static_cast<int64_t>(conv_.scratch_floats(h_, w_, n_));
+  }
+  int64_t shared_scratch_floats() const override {
+    return conv_.scratch_shared() ? static_cast<int64_t>(conv_.scratch_floats(h_, w_, n_)) : 0;
+  }
 
  private:
   kernels::PackedConv2d conv_;
