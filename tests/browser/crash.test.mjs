@@ -3,8 +3,9 @@
 // process group is killed with SIGKILL (no unload, no close), and the browser
 // is started again on the same profile and origin. After each restart a
 // fresh recognizer opens the history and an independent reader
-// (pages/idb_reader.mjs) reads IndexedDB, and the test checks: every record whose `stored` resolved (or a flush() returned after
-// it) before the kill is there; only records in flight are missing; none is
+// (pages/idb_reader.mjs) reads IndexedDB, and the test checks: every record
+// whose `stored` resolved (or a flush() returned after it) before the kill
+// is there; only records in flight are missing; none is
 // torn or doubled; seqs strictly increase across restarts; and a fresh
 // recognizer's size, export bytes and next decision agree with the stored
 // records. The same for a tab closed during a commit and for a module worker
