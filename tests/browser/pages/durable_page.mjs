@@ -40,8 +40,14 @@ window.durable = {
 
   /** Starts a remembered stream on the page's recognizer; returns at once. */
   startStream(options) {
-    // reset false: keep what a worker of this page already reported (tabs.test.mjs).
-    if (options.reset !== false) resetKnown();
+    // reset false: keep what a worker of this page already reported
+    // (tabs.test.mjs). Otherwise the stream's warnings start empty: what the
+    // recognizer said on opening (a browser-reported loss after a crash)
+    // was verify()'s to report, not this stream's.
+    if (options.reset !== false) {
+      resetKnown();
+      state.warnings = [];
+    }
     state.stop = false;
     state.running = runStream(state.rec, options, report, () => state.stop).catch((e) => state.warnings.push(`stream: ${e}`));
     return true;
