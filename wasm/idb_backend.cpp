@@ -19,7 +19,7 @@ void iciia_idb_list(const char* db, const char* client, void* ctx);
 void iciia_idb_write(const char* db, const char* client, const uint8_t* puts, size_t len, double erase_from,
                      double erase_to, int strict, void* ctx);
 double iciia_idb_losses(const char* db);
-char* iciia_idb_data_loss(const char* db);  // malloc'ed UTF-8, or null
+char* iciia_idb_take_data_loss(const char* db, const char* client);  // malloc'ed UTF-8, or null
 
 EMSCRIPTEN_KEEPALIVE void iciia_idb_complete(void* ctx, int status, const uint8_t* data, size_t len) {
   std::unique_ptr<Completion> done(static_cast<Completion*>(ctx));
@@ -97,8 +97,8 @@ void IdbBackend::write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t eras
 
 uint64_t IdbBackend::losses() const { return uint64_t(iciia_idb_losses(database_.c_str())); }
 
-std::string IdbBackend::data_loss() const {
-  char* text = iciia_idb_data_loss(database_.c_str());
+std::string IdbBackend::take_data_loss() {
+  char* text = iciia_idb_take_data_loss(database_.c_str(), client_.c_str());
   if (!text) return {};
   std::string out(text);
   std::free(text);

@@ -20,7 +20,7 @@ class IdbBackend : public RecordBackend {
   void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
              WriteDone done) override;
   uint64_t losses() const override;
-  std::string data_loss() const override;
+  std::string take_data_loss() override;
 
  private:
   std::string database_, client_;

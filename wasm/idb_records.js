@@ -28,8 +28,10 @@ mergeInto(LibraryManager.library, {
     losses: {},
     // Per database name: what the browser said it lost when it opened the
     // database (Chromium: `dataLoss` 'total' on the upgrade event when it
-    // deleted a corrupt database and made an empty one), else absent.
+    // deleted a corrupt database and made an empty one), else absent; and
+    // the clients already told of it (database + '\0' + client).
     dataLoss: {},
+    dataLossTold: {},
     waiting: [],  // operations deferred to a later task, in call order
 
     // Runs `start` in a later task (a macrotask: after the microtasks that
@@ -169,10 +171,12 @@ mergeInto(LibraryManager.library, {
     return IciiaIdb.losses[UTF8ToString(dbName)] || 0;
   },
 
-  iciia_idb_data_loss__deps: ['$IciiaIdb', 'malloc'],
-  iciia_idb_data_loss: function(dbName) {
-    var text = IciiaIdb.dataLoss[UTF8ToString(dbName)];
-    if (!text) return 0;
+  iciia_idb_take_data_loss__deps: ['$IciiaIdb', 'malloc'],
+  iciia_idb_take_data_loss: function(dbName, client) {
+    var name = UTF8ToString(dbName), key = name + '\0' + UTF8ToString(client);
+    var text = IciiaIdb.dataLoss[name];
+    if (!text || IciiaIdb.dataLossTold[key]) return 0;
+    IciiaIdb.dataLossTold[key] = true;
     var size = lengthBytesUTF8(text) + 1;
     var ptr = _malloc(size);
     stringToUTF8(text, ptr, size);

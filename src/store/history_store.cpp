@@ -130,7 +130,7 @@ void HistoryStore::refresh(Done done) {
         // A loss the storage reported on opening (not one of ours to notice
         // later): what it held before is gone for good, and the user should
         // hear it rather than find an empty history.
-        if (const std::string lost = backend_->data_loss(); !lost.empty())
+        if (const std::string lost = backend_->take_data_loss(); !lost.empty())
           warn("the browser reported losing this site's stored data when it opened the database (" + lost +
                "); the history holds only what was recorded since");
       }

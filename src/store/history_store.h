@@ -18,7 +18,8 @@
 //    by another tab; RecordBackend::losses) is noticed by the next
 //    operation: the rows it had read are dropped, with a warning, never
 //    written back; a loss the storage itself reports when it is opened
-//    (RecordBackend::data_loss) is warned once, when the store first loads;
+//    (RecordBackend::take_data_loss) is warned when the store first loads,
+//    once per client and process;
 //  - several stores on one client (tabs) see each other's records: every
 //    operation first syncs with storage (one head read when nothing changed).
 //    The caller must serialise read-modify-write across stores (Web Locks in

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "store/record_backend.h"
 
@@ -19,6 +20,7 @@ struct MemoryDatabase {
   size_t writes = 0, reads = 0;
   uint64_t losses = 0;  // times drop() ran
   std::string data_loss;  // what the "browser" reported losing when it opened the database
+  std::set<std::string> told_data_loss;  // the clients that took it
   // Everything deleted from outside, as when the user clears the site's data.
   void drop() {
     entries.clear();
@@ -36,7 +38,9 @@ class MemoryBackend : public RecordBackend {
   void write(std::vector<std::pair<int64_t, Bytes>> puts, int64_t erase_from, int64_t erase_to,
              WriteDone done) override;
   uint64_t losses() const override { return db_->losses; }
-  std::string data_loss() const override { return db_->data_loss; }
+  std::string take_data_loss() override {
+    return db_->told_data_loss.insert(client_).second ? db_->data_loss : std::string();
+  }
 
   // Deferred mode: runs queued operations, oldest first; returns how many ran.
   size_t run_pending(size_t max = SIZE_MAX);

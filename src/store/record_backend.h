@@ -53,8 +53,9 @@ class RecordBackend {
   // nothing: Chromium deletes an IndexedDB database it finds corrupt (after
   // a crash, say), opens an empty one and says so on the open request
   // (`dataLoss: 'total'` and a message). Meaningful once an operation has
-  // completed.
-  virtual std::string data_loss() const { return {}; }
+  // completed. Taken: each client hears it once per process, so a
+  // recognizer reopened on the same page does not report the loss anew.
+  virtual std::string take_data_loss() { return {}; }
 };
 
 }  // namespace iciia

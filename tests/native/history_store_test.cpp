@@ -347,7 +347,7 @@ TEST(HistoryStore, StorageDeletedFromOutsideIsNoticedAndNothingComesBack) {
 // The browser itself lost the data before the page ran (Chromium deletes a
 // database it finds corrupt and reports dataLoss on the open): each store
 // says so once, when it first loads, and works on with what is there.
-TEST(HistoryStore, DataLossReportedByTheStorageIsSaidOnceOnFirstLoad) {
+TEST(HistoryStore, DataLossReportedByTheStorageIsSaidOncePerClientOnFirstLoad) {
   auto db = std::make_shared<MemoryDatabase>();
   db->data_loss = "dataLoss total: corrupt backing store";
   Client a(db, 8);
@@ -359,6 +359,16 @@ TEST(HistoryStore, DataLossReportedByTheStorageIsSaidOnceOnFirstLoad) {
   ASSERT_TRUE(run([&](Done d) { a.store.sync(d); }).ok());
   EXPECT_EQ(a.warnings.size(), 1u) << "once per store, not per operation";
   EXPECT_EQ(seqs(a.store), (std::vector<uint64_t>{0}));
+  // A second store on the same client (a recognizer reopened on the page)
+  // is not told again; another client, whose history went too, is.
+  Client again(db, 8);
+  ASSERT_TRUE(run([&](Done d) { again.store.sync(d); }).ok());
+  EXPECT_TRUE(again.warnings.empty()) << again.warnings[0];
+  EXPECT_EQ(seqs(again.store), (std::vector<uint64_t>{0}));
+  Client other(db, 8, tags(1), "u2");
+  ASSERT_TRUE(run([&](Done d) { other.store.sync(d); }).ok());
+  ASSERT_EQ(other.warnings.size(), 1u);
+  EXPECT_NE(other.warnings[0].find("corrupt backing store"), std::string::npos) << other.warnings[0];
   // Without a report, no warning.
   auto clean = std::make_shared<MemoryDatabase>();
   Client b(clean, 8);

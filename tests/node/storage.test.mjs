@@ -188,7 +188,18 @@ describe('data the browser reports lost when it opens the database', { skip }, (
     assert.equal(r.historySize, 1);
     assert.equal(await r.stored, 0);
     assert.equal(rec.warnings.length, 1, 'said once, not at every call');
+    const clientId = rec.clientId;
     rec.dispose();
+    // Reopened on the same client (the page's database connection stays,
+    // and with it the report): not said again; another client is told.
+    const reopened = await open({ database: 'iciia-data-loss', clientId });
+    assert.equal(await reopened.history.size(), 1);
+    assert.deepEqual(reopened.warnings, []);
+    reopened.dispose();
+    const neighbour = await open({ database: 'iciia-data-loss' });
+    assert.equal(neighbour.warnings.length, 1, neighbour.warnings.join('\n'));
+    assert.match(neighbour.warnings[0], /dataLoss total: Corruption detected in the backing store/);
+    neighbour.dispose();
     // A database opened without such a report gives no warning.
     const other = await open({ database: 'iciia-no-data-loss' });
     await (await other.recognize(image(2))).stored;
