@@ -11,30 +11,13 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
 import { median } from './browser/measure.mjs';
+import { parseThreadArgs } from './thread_args.mjs';
 
-const USAGE =
-  'usage: node tests/bench/step_kinds.mjs --model PATH [--model PATH ...] [--threads 2] [--shape 1,3,224,224] [--warmup 5] [--reps 15]';
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', multiple: true },
-    threads: { type: 'string', default: '2' },
-    shape: { type: 'string', default: '1,3,224,224' },
-    warmup: { type: 'string', default: '5' },
-    reps: { type: 'string', default: '15' },
-  },
-});
-const dims = values.shape.split(',').map(Number);
-const [threads, warmup, reps] = [values.threads, values.warmup, values.reps].map(Number);
-if (!values.model?.length || dims.some((d) => !Number.isSafeInteger(d) || d <= 0) || !Number.isSafeInteger(threads) ||
-    threads < 2 || threads > 16 || !Number.isSafeInteger(warmup) || warmup < 0 || !Number.isSafeInteger(reps) || reps < 1) {
-  console.error(USAGE);
-  process.exit(2);
-}
+const { models, dims, threads, warmup, reps } = parseThreadArgs('step_kinds.mjs', { reps: 15 });
 
 // "conv 1x1 gemm1x1 +residual +relu6" -> "conv 1x1 gemm1x1": what fused in does not change the kernel.
 const kindOf = (step) => step.kind.replace(/ \+.*$/, '');
@@ -42,7 +25,7 @@ const kindOf = (step) => step.kind.replace(/ \+.*$/, '');
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
   `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved profiled runs`);
-for (const path of values.model) {
+for (const path of models) {
   const bytes = new Uint8Array(readFileSync(path));
   const engines = [await Backbone.load(bytes, { inputDims: dims, threads: 1 }), await Backbone.load(bytes, { inputDims: dims, threads })];
   try {

@@ -12,30 +12,13 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
 import { median } from './browser/measure.mjs';
+import { parseThreadArgs } from './thread_args.mjs';
 
-const USAGE =
-  'usage: node tests/bench/threads.mjs --model PATH [--model PATH ...] [--threads 2] [--shape 1,3,224,224] [--warmup 5] [--reps 21]';
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', multiple: true },
-    threads: { type: 'string', default: '2' },
-    shape: { type: 'string', default: '1,3,224,224' },
-    warmup: { type: 'string', default: '5' },
-    reps: { type: 'string', default: '21' },
-  },
-});
-const dims = values.shape.split(',').map(Number);
-const [threads, warmup, reps] = [values.threads, values.warmup, values.reps].map(Number);
-if (!values.model?.length || dims.some((d) => !Number.isSafeInteger(d) || d <= 0) || !Number.isSafeInteger(threads) ||
-    threads < 2 || threads > 16 || !Number.isSafeInteger(warmup) || warmup < 0 || !Number.isSafeInteger(reps) || reps < 1) {
-  console.error(USAGE);
-  process.exit(2);
-}
+const { models, dims, threads, warmup, reps } = parseThreadArgs('threads.mjs', { reps: 21 });
 
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
@@ -43,7 +26,7 @@ console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process
 console.log(`| model | 1 thread ms | ${threads} threads ms | speed-up | same output bits |`);
 console.log('|---|---:|---:|---:|---|');
 let failed = false;
-for (const path of values.model) {
+for (const path of models) {
   const bytes = new Uint8Array(readFileSync(path));
   const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
   const many = await Backbone.load(bytes, { inputDims: dims, threads });
