@@ -126,6 +126,26 @@ TEST(LinearKernel, RejectsMismatchedWeights) {
   EXPECT_THROW(PackedLinear({0, 4, 2}, w, b), Error);
 }
 
+// Preprocessing widens pixels with it; the wasm build does not use the
+// integer convert (see vec.h), so every byte value in every lane is checked
+// against the exact conversion, bit for bit.
+TEST(VectorLayer, BytesWidenToExactFloats) {
+  for (int shift = 0; shift < 16; ++shift) {
+    alignas(16) uint8_t bytes[256 + 16];
+    for (int i = 0; i < 256 + 16; ++i) bytes[i] = uint8_t(i + shift);
+    for (int chunk = 0; chunk < 17; ++chunk) {
+      const uint8_t* p = bytes + 16 * chunk;
+      float out[16];
+      vec::bytes16_to_floats(p, out);
+      for (int i = 0; i < 16; ++i) {
+        const float want = static_cast<float>(p[i]);
+        ASSERT_EQ(std::memcmp(&out[i], &want, sizeof(float)), 0)
+            << "byte " << int(p[i]) << " in lane " << i << " became " << out[i];
+      }
+    }
+  }
+}
+
 class VectorOps : public ::testing::TestWithParam<int> {};
 
 TEST_P(VectorOps, MatchReference) {
