@@ -3,10 +3,14 @@
 //
 // Built for the backbone's layer-by-layer loops: a MobileNet runs 60-100
 // steps of 10 us to 1 ms each, back to back, so a loop must start and end in
-// a few microseconds. Workers therefore spin on a generation counter for a
-// while after each loop (the next layer's loop usually arrives within that
-// time) and only then sleep on a condition variable; a call between two
-// images finds them asleep and pays one wake-up.
+// a few microseconds. Workers therefore spin on the loop counter for a while
+// after each loop (the next layer's loop usually arrives within that time)
+// and only then sleep on a condition variable. The caller never waits for a
+// worker to wake: it starts on its own share at once and takes over what no
+// worker has taken, and a loop waits only for the workers that joined it
+// while it was open. A sleeping thread can take milliseconds to be scheduled
+// again (measured on a 2-core VM after 30-100 ms idle); waiting for it made
+// two threads slower than one for a call after a pause.
 //
 // The same code runs natively and in WebAssembly (Emscripten's pthreads over
 // SharedArrayBuffer, whose workers must already exist when a thread is
@@ -66,13 +70,16 @@ class ThreadPool {
   using Call = void (*)(void*, int, int);
   void run_erased(int tasks, void* fn, Call call);
   void worker_loop(int worker);
+  // One round of a worker: waits for a loop newer than `seen`, runs its
+  // share if the loop is still open. False once the pool stops.
+  [[gnu::noinline]] bool serve_next_loop(int worker, uint64_t& seen);
   void take_tasks(int worker);
 
   std::vector<std::thread> workers_;
   std::mutex run_mutex_;  // one loop at a time
 
-  // The current loop. Written by the caller before generation_ is bumped
-  // (release), read by workers after they see the bump (acquire).
+  // The current loop. Written by the caller before it opens the loop (gate_,
+  // release), read by workers once they joined it (acquire).
   void* fn_ = nullptr;
   Call call_ = nullptr;
   struct alignas(64) Block {
@@ -80,12 +87,19 @@ class ThreadPool {
     int end = 0;
   };
   std::unique_ptr<Block[]> blocks_;  // one per thread
-  std::atomic<int> busy_workers_{0};  // workers not yet done with this loop
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
   std::mutex error_mutex_;
-
-  std::atomic<uint64_t> generation_{0};
+  // The current loop's generation (high bits), whether workers may still
+  // join it (kOpen) and how many did (low bits). Workers join by
+  // compare-and-swap while it is open; the caller closes it once every task
+  // is taken and waits for the joined ones only (finished_).
+  static constexpr int kGenerationShift = 16;
+  static constexpr uint64_t kOpen = uint64_t{1} << 15;
+  static constexpr uint64_t kJoinedMask = kOpen - 1;
+  std::atomic<uint64_t> gate_{0};
+  uint64_t generation_ = 0;  // the caller's count of loops (under run_mutex_)
+  std::atomic<int> finished_{0};  // joined workers done with this loop
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;
   std::condition_variable wake_;

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <random>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "../models/benchmark_models.h"
@@ -39,6 +42,40 @@ TEST(ThreadPool, RunsEveryTaskOnceWithDistinctWorkers) {
     });
     for (int i = 0; i < tasks; ++i) ASSERT_EQ(runs[i].load(), 1) << "round " << round << ", task " << i;
     ASSERT_EQ(collisions.load(), 0) << "two tasks ran at once on one worker index";
+  }
+}
+
+// Loops after pauses of every length: workers still spinning, just asleep,
+// or asleep long enough to wake late, when the caller may already have taken
+// every task and closed the loop. Each task still runs exactly once, on one
+// worker index at a time, and an error still reaches the caller.
+TEST(ThreadPool, LoopsAfterPausesRunEveryTaskOnce) {
+  ThreadPool pool(3);
+  std::mt19937 rng(5);
+  const int pauses_us[] = {0, 20, 400, 3000};
+  std::vector<std::atomic<int>> busy(3);
+  for (int round = 0; round < 120; ++round) {
+    std::this_thread::sleep_for(std::chrono::microseconds(pauses_us[rng() % 4]));
+    const int tasks = 1 + static_cast<int>(rng() % 40);
+    const bool fail = round % 10 == 9;
+    std::vector<std::atomic<int>> runs(tasks);
+    std::atomic<int> collisions{0};
+    auto loop = [&] {
+      pool.run(tasks, [&](int i, int worker) {
+        if (busy[worker].fetch_add(1) != 0) ++collisions;
+        runs[i].fetch_add(1);
+        busy[worker].fetch_sub(1);
+        if (fail && i == tasks - 1) throw std::runtime_error("last task");
+      });
+    };
+    if (fail) {
+      EXPECT_THROW(loop(), std::runtime_error) << "round " << round;
+    } else {
+      loop();
+      for (int i = 0; i < tasks; ++i) ASSERT_EQ(runs[i].load(), 1) << "round " << round << ", task " << i;
+    }
+    for (int i = 0; i < tasks; ++i) ASSERT_LE(runs[i].load(), 1) << "round " << round << ", task " << i;
+    ASSERT_EQ(collisions.load(), 0) << "round " << round << ": two tasks ran at once on one worker index";
   }
 }
 
