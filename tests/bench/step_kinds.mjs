@@ -7,7 +7,7 @@
 // one-thread time.
 //
 //   node tests/bench/step_kinds.mjs --model PATH [--model PATH ...] [--threads 2]
-//        [--shape 1,3,224,224] [--warmup 5] [--reps 15]
+//        [--shape 1,3,224,224] [--warmup 5] [--reps 15] [--gap 0]
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
@@ -15,16 +15,17 @@ import { basename } from 'node:path';
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
 import { median } from './browser/measure.mjs';
-import { parseThreadArgs } from './thread_args.mjs';
+import { parseThreadArgs, pause } from './thread_args.mjs';
 
-const { models, dims, threads, warmup, reps } = parseThreadArgs('step_kinds.mjs', { reps: 15 });
+const { models, dims, threads, warmup, reps, gap } = parseThreadArgs('step_kinds.mjs', { reps: 15 });
 
 // "conv 1x1 gemm1x1 +residual +relu6" -> "conv 1x1 gemm1x1": what fused in does not change the kernel.
 const kindOf = (step) => step.kind.replace(/ \+.*$/, '');
 
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
-  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved profiled runs`);
+  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved profiled runs` +
+  `${gap ? `, each after a ${gap} ms pause` : ''}`);
 for (const path of models) {
   const bytes = new Uint8Array(readFileSync(path));
   const engines = [await Backbone.load(bytes, { inputDims: dims, threads: 1 }), await Backbone.load(bytes, { inputDims: dims, threads })];
@@ -34,11 +35,12 @@ for (const path of models) {
     const times = engines.map(() => []);
     let steps = null;
     for (let r = 0; r < reps; r++) {
-      engines.forEach((e, k) => {
+      for (const [k, e] of engines.entries()) {
+        await pause(gap);
         const profile = e.profile(x);
         steps ??= profile;
         profile.forEach((s, i) => (times[k][i] ??= []).push(s.ms));
-      });
+      }
     }
     const kinds = new Map();
     steps.forEach((s, i) => {

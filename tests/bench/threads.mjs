@@ -5,7 +5,11 @@
 // (1-thread ms / N-thread ms) and whether the outputs are the same bits.
 //
 //   node tests/bench/threads.mjs --model PATH [--model PATH ...] [--threads 2]
-//        [--shape 1,3,224,224] [--warmup 5] [--reps 21]
+//        [--shape 1,3,224,224] [--warmup 5] [--reps 21] [--gap 0]
+//
+// --gap 100 pauses 100 ms before every timed call, as an app's calls come:
+// the workers have gone to sleep and must be woken (a sleeping thread took
+// 0.6-4 ms to run again on the project's 2-core VM after 100 ms idle).
 //
 // tests/bench/backbone.mjs --threads N sets N threads against
 // onnxruntime-web's N, in Node or Chromium.
@@ -16,13 +20,14 @@ import { basename } from 'node:path';
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
 import { median } from './browser/measure.mjs';
-import { parseThreadArgs } from './thread_args.mjs';
+import { parseThreadArgs, pause } from './thread_args.mjs';
 
-const { models, dims, threads, warmup, reps } = parseThreadArgs('threads.mjs', { reps: 21 });
+const { models, dims, threads, warmup, reps, gap } = parseThreadArgs('threads.mjs', { reps: 21 });
 
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
-  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved repetitions\n`);
+  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved repetitions` +
+  `${gap ? `, each call after a ${gap} ms pause` : ''}\n`);
 console.log(`| model | 1 thread ms | ${threads} threads ms | speed-up | same output bits |`);
 console.log('|---|---:|---:|---:|---|');
 let failed = false;
@@ -39,9 +44,11 @@ for (const path of models) {
     }
     const t1 = [], tn = [];
     for (let i = 0; i < reps; i++) {
+      await pause(gap);
       let t = performance.now();
       one.run(x);
       t1.push(performance.now() - t);
+      await pause(gap);
       t = performance.now();
       many.run(x);
       tn.push(performance.now() - t);
