@@ -116,10 +116,13 @@ void ThreadPool::worker_loop(int worker) {
 
 bool ThreadPool::serve_next_loop(int worker, uint64_t& seen) {
   // Poll for the next loop, then sleep until it comes.
+  auto arrived = [&] {
+    return (gate_.load(std::memory_order_acquire) >> kGenerationShift) != seen || stop_.load(std::memory_order_relaxed);
+  };
   const auto spin_until = std::chrono::steady_clock::now() + kSpin;
   bool found = false;
   for (int polls = 0;; ++polls) {
-    if ((gate_.load(std::memory_order_acquire) >> kGenerationShift) != seen || stop_.load(std::memory_order_relaxed)) {
+    if (arrived()) {
       found = true;
       break;
     }
@@ -128,10 +131,7 @@ bool ThreadPool::serve_next_loop(int worker, uint64_t& seen) {
   }
   if (!found) {
     std::unique_lock<std::mutex> lock(sleep_mutex_);
-    wake_.wait(lock, [&] {
-      return (gate_.load(std::memory_order_acquire) >> kGenerationShift) != seen ||
-             stop_.load(std::memory_order_relaxed);
-    });
+    wake_.wait(lock, arrived);
   }
   if (stop_.load(std::memory_order_relaxed)) return false;
   // Join the loop while it is open; one that closed (the caller took every
@@ -166,7 +166,10 @@ void ThreadPool::run_erased(int tasks, void* fn, Call call) {
   failed_.store(false, std::memory_order_relaxed);
   finished_.store(0, std::memory_order_relaxed);
   // Open the loop (release: the fields above are set before a worker can join).
-  gate_.store((++generation_ << kGenerationShift) | kOpen, std::memory_order_release);
+  // Only the caller changes the generation bits, and no worker is in a loop
+  // now, so the gate holds the last loop's generation, closed.
+  const uint64_t generation = (gate_.load(std::memory_order_relaxed) >> kGenerationShift) + 1;
+  gate_.store((generation << kGenerationShift) | kOpen, std::memory_order_release);
   {
     // Taking the lock orders the store before a worker's last check under it,
     // so no sleeper misses the notification.

@@ -98,7 +98,6 @@ class ThreadPool {
   static constexpr uint64_t kOpen = uint64_t{1} << 15;
   static constexpr uint64_t kJoinedMask = kOpen - 1;
   std::atomic<uint64_t> gate_{0};
-  uint64_t generation_ = 0;  // the caller's count of loops (under run_mutex_)
   std::atomic<int> finished_{0};  // joined workers done with this loop
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;

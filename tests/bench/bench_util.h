@@ -4,9 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 namespace iciia::bench {
+
+// The median of v (the upper one of an even count).
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 // Median wall time of fn() in milliseconds over `reps` runs, after `warmup` runs.
 template <typename F>
@@ -19,8 +26,7 @@ double median_ms(F&& fn, int reps, int warmup = 1) {
     fn();
     t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return median(std::move(t));
 }
 
 // Repeats fn inside one timing so that sub-microsecond calls are measurable.

@@ -7,7 +7,6 @@
 // scheduling without the engine or V8 around them.
 //
 // Usage: iciia_bench_thread_pool [--threads N] [--reps N]
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "util/thread_pool.h"
 
 namespace {
@@ -31,11 +31,6 @@ void spin_for_us(int us) {
 }
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 
@@ -81,8 +76,8 @@ int main(int argc, char** argv) {
       pool_ms.push_back(ms_since(t0));
       missed.push_back(first_shared);
     }
-    const double a = median(inline_ms), b = median(pool_ms);
-    std::printf("| %d ms | %.2f | %.2f | %.2fx | %.0f of %d |\n", gap_ms, a, b, a / b, median(missed), kLayers);
+    const double a = iciia::bench::median(inline_ms), b = iciia::bench::median(pool_ms);
+    std::printf("| %d ms | %.2f | %.2f | %.2fx | %.0f of %d |\n", gap_ms, a, b, a / b, iciia::bench::median(missed), kLayers);
   }
   return 0;
 }
