@@ -341,6 +341,12 @@ async function playStream({ classes = 3, count = 120, fast = false, seed = rando
   } finally {
     stopRequested = false;
     setStreaming(false);
+    // The storage line is to count the stream's records, so it waits for their commits.
+    try {
+      await rec.flush();
+    } catch {
+      // a record that could not be stored was reported by its own `stored` already
+    }
     void refreshStorage();
   }
 }
@@ -634,6 +640,8 @@ window.iciiaDemo = {
     return summary(await enqueue(() => recognizeShown(s.bitmap, { thumb: s.bitmap, label: s.label, remember })), s.label);
   },
   historySize: () => enqueue(refreshHistorySize),
+  /** Resolves once every record remembered so far is durable (rec.flush()): before a reload that must find them. */
+  flush: () => enqueue(() => rec.flush()),
   /** Switches the adaptation ('iciia', 'prior', 'none'); resolves to the one now running. */
   setAdaptation,
   /** Turns the shift gate on or off; resolves to the level now in force. */

@@ -164,6 +164,7 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   });
 
   test('after a reload the history is still there and the next decision attends to it', async () => {
+    await page.evaluate(() => window.iciiaDemo.flush()); // what a reload finds is what is durable
     const before = await page.evaluate(() => window.iciiaDemo.historySize());
     assert.ok(before > 0);
     ({ info } = await openDemo(browser, { page, reload: true }));
@@ -176,6 +177,7 @@ describe('demo page', { skip: skip ?? false, timeout: 600_000 }, () => {
   });
 
   test('a corrupt stored record is skipped with a note on the page, and the others stay', async () => {
+    await page.evaluate(() => window.iciiaDemo.flush());
     const size = await page.evaluate(() => window.iciiaDemo.historySize());
     const victim = stream.steps.at(-1).seq;
     // One flipped byte (of the stored logits) in IndexedDB (records: key [clientId, seq], value the record's bytes).

@@ -166,6 +166,9 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
     assert.equal(first.threads, Math.min(first.cores, 4), `${name}: the threads build runs on the cores (at most 4)`);
     assert.equal(first.before, 0, `${name}: a fresh origin starts with no history`);
     assert.equal(first.after, SAMPLES);
+    const increasing = (seqs) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);
+    assert.deepEqual(first.seqs, first.results.map((r) => r.seq), `${name}: every record's \`stored\` resolves to its seq`);
+    assert.ok(increasing(first.seqs), `${name}: seqs increase in call order (${first.seqs})`);
     // By default the shift gate decides per image whether ICIIA answers
     // (these samples span many classes, so mostly the backbone does); either
     // way the answer, and the decision, are Node's.
@@ -181,6 +184,8 @@ describe('consumer apps built from the packed tarball', { skip: skip ?? false, t
       `${name}: the first image after the reload sees the stored history`);
     if (second.results[0].adaptation === 'iciia') assert.equal(second.results[0].attention, SAMPLES);
     assert.equal(second.after, 2 * SAMPLES);
+    assert.deepEqual(second.seqs, second.results.map((r) => r.seq), `${name}: every record's \`stored\` resolves to its seq`);
+    assert.ok(increasing([...first.seqs, ...second.seqs]), `${name}: seqs continue after the reload, never reused`);
     assert.deepEqual(errors, []);
     await page.close();
     t.diagnostic(`${name}: ${SAMPLES} images recognized, history ${first.after} -> ${second.after} across a reload`);
