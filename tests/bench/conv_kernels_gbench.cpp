@@ -30,7 +30,7 @@ struct Shape {
   Epilogue ep;
 };
 
-// MobileNetV3-Large layers (224x224 input), and ResNet-18's stem.
+// MobileNetV3-Large layers (224x224 input), and ResNet-18's not run by Winograd.
 const Shape kShapes[] = {
     {"pw_16_64_112", 16, 64, 1, 1, 0, 1, 112, 112, Epilogue::relu()},
     {"pw_960_160_7", 960, 160, 1, 1, 0, 1, 7, 7, Epilogue::none()},
@@ -42,8 +42,11 @@ const Shape kShapes[] = {
     {"dw5_s1_672_7", 672, 672, 5, 1, 2, 672, 7, 7, Epilogue::hardswish()},
     {"stem_3_16_s2_224", 3, 16, 3, 2, 1, 1, 224, 224, Epilogue::hardswish()},
     {"c3_32_32_56", 32, 32, 3, 1, 1, 1, 56, 56, Epilogue::relu()},
-    // ResNet-18's stem.
+    // ResNet-18's stem and its stride-2 3x3 convolutions (the indirect path).
     {"stem7_3_64_s2_224", 3, 64, 7, 2, 3, 1, 224, 224, Epilogue::relu()},
+    {"r18_s2_64_128_56", 64, 128, 3, 2, 1, 1, 56, 56, Epilogue::relu()},
+    {"r18_s2_128_256_28", 128, 256, 3, 2, 1, 1, 28, 28, Epilogue::relu()},
+    {"r18_s2_256_512_14", 256, 512, 3, 2, 1, 1, 14, 14, Epilogue::relu()},
 };
 
 Conv2dParams params_of(const Shape& s) {
