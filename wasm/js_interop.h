@@ -51,6 +51,10 @@ inline val copy_out(const std::vector<float>& v) {
   return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
+inline val copy_out(const std::vector<double>& v) {
+  return val::global("Float64Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
 inline val copy_out(const std::vector<uint8_t>& v) {
   return val::global("Uint8Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }

@@ -243,9 +243,11 @@ class Recognizer {
     o.set("top", ranked(rec.top));
     o.set("baseline", ranked(rec.baseline));
     o.set("attention", copy_out(rec.attention));
-    val seqs = val::array();
-    for (uint64_t s : rec.attention_seq) seqs.call<void>("push", double(s));
-    o.set("attentionSeq", seqs);
+    // One typed array, not a push per record: each call into JavaScript
+    // costs a microsecond or more, and a full history has a thousand records.
+    // Doubles, as seqs are everywhere in JavaScript (IndexedDB keys, r.seq).
+    const std::vector<double> seqs(rec.attention_seq.begin(), rec.attention_seq.end());
+    o.set("attentionSeq", copy_out(seqs));
     if (rec.adaptation == iciia::Adaptation::kPrior) {
       o.set("prior", copy_out(rec.prior));
       o.set("priorIterations", rec.prior_iterations);

@@ -67,7 +67,7 @@ export interface CoreRecognition {
   top: { index: number; score: number }[];
   baseline: { index: number; score: number }[];
   attention: Float32Array;
-  attentionSeq: number[];
+  attentionSeq: Float64Array;
   /** Adaptation 'prior' only. */
   prior?: Float32Array;
   priorIterations?: number;
