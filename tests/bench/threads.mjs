@@ -2,7 +2,10 @@
 // Our backbone on one thread against N threads (the threads build), in this
 // Node process: both engines loaded side by side on the same model and input,
 // warm-ups, then interleaved repetitions; prints the medians, the speed-up
-// (1-thread ms / N-thread ms) and whether the outputs are the same bits.
+// (1-thread ms / N-thread ms), the median of each repetition's own ratio,
+// and whether the outputs are the same bits;
+// before and after, the machine's own N-thread ceiling (machine_ceiling.mjs),
+// since this VM's varies from one minute to the next.
 //
 //   node tests/bench/threads.mjs --model PATH [--model PATH ...] [--threads 2]
 //        [--shape 1,3,224,224] [--warmup 5] [--reps 21] [--gap 0]
@@ -20,16 +23,26 @@ import { basename } from 'node:path';
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
 import { median } from './browser/measure.mjs';
+import { threadCeiling } from './machine_ceiling.mjs';
 import { parseThreadArgs, pause } from './thread_args.mjs';
 
 const { models, dims, threads, warmup, reps, gap } = parseThreadArgs('threads.mjs', { reps: 21 });
 
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
+// The machine's own ceiling, before and after the models: what N threads
+// gain on arithmetic that touches no memory (machine_ceiling.mjs).
+const ceiling = async (when) => {
+  const c = await threadCeiling({ threads });
+  console.log(`machine ceiling ${when}: register-only arithmetic ${c.one.toFixed(1)} ms on 1 thread, ` +
+    `${c.many.toFixed(1)} on ${threads}: ${c.speedup.toFixed(2)}x`);
+};
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
   `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved repetitions` +
-  `${gap ? `, each call after a ${gap} ms pause` : ''}\n`);
-console.log(`| model | 1 thread ms | ${threads} threads ms | speed-up | same output bits |`);
-console.log('|---|---:|---:|---:|---|');
+  `${gap ? `, each call after a ${gap} ms pause` : ''}`);
+await ceiling('before');
+console.log('');
+console.log(`| model | 1 thread ms | ${threads} threads ms | speed-up | median of pairs | same output bits |`);
+console.log('|---|---:|---:|---:|---:|---|');
 let failed = false;
 for (const path of models) {
   const bytes = new Uint8Array(readFileSync(path));
@@ -57,13 +70,19 @@ for (const path of models) {
     const same = a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
     failed ||= !same;
     const m1 = median(t1), mn = median(tn);
-    console.log(`| ${basename(path)} | ${m1.toFixed(2)} | ${mn.toFixed(2)} | ${(m1 / mn).toFixed(2)}x | ${same ? 'yes' : 'NO'} |`);
+    // Each repetition's own ratio (its two calls back to back) is less moved
+    // by the VM's drift over the seconds of the run than the medians' ratio.
+    const pairs = median(t1.map((t, i) => t / tn[i]));
+    console.log(`| ${basename(path)} | ${m1.toFixed(2)} | ${mn.toFixed(2)} | ${(m1 / mn).toFixed(2)}x | ${pairs.toFixed(2)}x | ` +
+      `${same ? 'yes' : 'NO'} |`);
   } finally {
     one.dispose();
     many.dispose();
   }
 }
-console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log('');
+await ceiling('after');
+console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 if (failed) {
   console.error('error: an output differs between 1 and N threads (they must be the same bits)');
   process.exitCode = 1;
