@@ -3,8 +3,8 @@
 // run once on one thread, then split over N threads started together, in
 // this process. On a VM the ratio falls below N when a host core's other
 // hardware thread is busy or a vCPU is preempted; the project's 2-core VM
-// gave 1.64-2.12x from one run to the next, so a backbone's speed-up is read
-// beside this figure, measured in the same minutes.
+// gave 1.16-2.12x from one minute to the next, so a backbone's speed-up is
+// read beside this figure, measured in the same minutes (threads.mjs).
 import { Worker } from 'node:worker_threads';
 
 import { median } from './browser/measure.mjs';
