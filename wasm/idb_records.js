@@ -33,26 +33,33 @@ mergeInto(LibraryManager.library, {
     dataLoss: {},
     dataLossTold: {},
     waiting: [],  // operations deferred to a later task, in call order
+    // The channel whose messages run them in a browser, made on first use
+    // and kept: a new one per deferral (made, posted to, closed) took about
+    // 0.06 ms of each recognize() in Chromium's CPU profile.
+    channel: null,
+
+    drain: function() {
+      var all = IciiaIdb.waiting;
+      IciiaIdb.waiting = [];
+      for (var i = 0; i < all.length; ++i) all[i]();
+    },
 
     // Runs `start` in a later task (a macrotask: after the microtasks that
     // deliver an answer), after every operation deferred before it.
     defer: function(start) {
       IciiaIdb.waiting.push(start);
       if (IciiaIdb.waiting.length > 1) return;
-      var drain = function() {
-        var all = IciiaIdb.waiting;
-        IciiaIdb.waiting = [];
-        for (var i = 0; i < all.length; ++i) all[i]();
-      };
       if (typeof setImmediate === 'function') {
-        setImmediate(drain);
+        setImmediate(IciiaIdb.drain);
       } else if (typeof MessageChannel === 'function') {
         // No 4 ms clamp, unlike a nested setTimeout(0).
-        var channel = new MessageChannel();
-        channel.port1.onmessage = function() { channel.port1.close(); drain(); };
-        channel.port2.postMessage(0);
+        if (!IciiaIdb.channel) {
+          IciiaIdb.channel = new MessageChannel();
+          IciiaIdb.channel.port1.onmessage = IciiaIdb.drain;
+        }
+        IciiaIdb.channel.port2.postMessage(0);
       } else {
-        setTimeout(drain, 0);
+        setTimeout(IciiaIdb.drain, 0);
       }
     },
 
