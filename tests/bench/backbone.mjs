@@ -76,7 +76,9 @@ if (!Number.isSafeInteger(threads) || threads < 1 || threads > 16) {
 }
 const count = dims.reduce((a, b) => a * b, 1);
 const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
-const plan = `${warmup} warm-ups, ${reps} interleaved repetitions${threads > 1 ? ' (in blocks of 5 per engine)' : ''}`;
+const plan = threads > 1
+  ? `warm-up rounds (${warmup} calls of each engine) for at least 1.5 s, ${reps} repetitions in alternating blocks of 5 per engine`
+  : `${warmup} warm-ups, ${reps} interleaved repetitions`;
 const threadsText = `${threads} thread${threads === 1 ? '' : 's'}`;
 
 function printTableHead() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Our backbone on one thread against N threads (the threads build), in this
 // Node process: both engines loaded side by side on the same model and input,
-// warm-ups, then interleaved repetitions; prints the medians, the speed-up
+// warm-ups for at least 1.5 s, then interleaved repetitions; prints the medians, the speed-up
 // (1-thread ms / N-thread ms), the median of each repetition's own ratio,
 // and whether the outputs are the same bits;
 // before and after, the machine's own N-thread ceiling (machine_ceiling.mjs),
@@ -37,7 +37,7 @@ const ceiling = async (when) => {
     `${c.many.toFixed(1)} on ${threads}: ${c.speedup.toFixed(2)}x`);
 };
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
-  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup} warm-ups, ${reps} interleaved repetitions` +
+  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; warm-ups (${warmup} a round) for at least 1.5 s, ${reps} interleaved repetitions` +
   `${gap ? `, each call after a ${gap} ms pause` : ''}`);
 await ceiling('before');
 console.log('');
@@ -51,10 +51,16 @@ for (const path of models) {
   try {
     if (one.info.threads !== 1 || many.info.threads !== threads)
       throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
-    for (let i = 0; i < warmup; i++) {
-      one.run(x);
-      many.run(x);
-    }
+    // At least 1.5 s of warm-ups: the first calls of a model whose ops were
+    // not run yet include V8 compiling their optimised code on a background
+    // thread, which takes a core from the N threads (browser/measure.mjs).
+    const start = performance.now();
+    do {
+      for (let i = 0; i < warmup; i++) {
+        one.run(x);
+        many.run(x);
+      }
+    } while (performance.now() - start < 1500);
     const t1 = [], tn = [];
     for (let i = 0; i < reps; i++) {
       await pause(gap);
