@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Our backbone on one thread against N threads (the threads build), in this
 // Node process: both engines loaded side by side on the same model and input,
-// warm-ups for at least 1.5 s, then interleaved repetitions; prints the medians, the speed-up
-// (1-thread ms / N-thread ms), the median of each repetition's own ratio,
-// and whether the outputs are the same bits;
+// warm-ups for at least 1.5 s, then interleaved repetitions; prints the
+// medians, the speed-up (1-thread ms / N-thread ms), the median of each
+// repetition's own ratio, and whether the outputs are the same bits;
 // before and after, the machine's own N-thread ceiling (machine_ceiling.mjs),
 // since this VM's varies from one minute to the next.
 //
@@ -52,8 +52,8 @@ for (const path of models) {
     if (one.info.threads !== 1 || many.info.threads !== threads)
       throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
     // At least 1.5 s of warm-ups: the first calls of a model whose ops were
-    // not run yet include V8 compiling their optimised code on a background
-    // thread, which takes a core from the N threads (browser/measure.mjs).
+    // not run yet are slower on N threads, presumably V8 compiling their
+    // optimised code on a background thread (browser/measure.mjs).
     const start = performance.now();
     do {
       for (let i = 0; i < warmup; i++) {
