@@ -41,7 +41,7 @@ import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { comparePair, profileSteps } from './browser/measure.mjs';
+import { comparePair, profileSteps, SETTLE_MS } from './browser/measure.mjs';
 
 const USAGE =
   'usage: node tests/bench/backbone.mjs --model PATH [--model PATH ...] [--shape 1,3,224,224] ' +
@@ -77,7 +77,7 @@ if (!Number.isSafeInteger(threads) || threads < 1 || threads > 16) {
 const count = dims.reduce((a, b) => a * b, 1);
 const cpu = `${cpus()[0].model}, ${cpus().length} cores`;
 const plan = threads > 1
-  ? `warm-up rounds (${warmup} calls of each engine) for at least 1.5 s, ${reps} repetitions in alternating blocks of 5 per engine`
+  ? `${warmup ? `warm-up rounds (${warmup} calls of each engine) for at least ${SETTLE_MS / 1000} s` : 'no warm-up'}, ${reps} repetitions in alternating blocks of 5 per engine`
   : `${warmup} warm-ups, ${reps} interleaved repetitions`;
 const threadsText = `${threads} thread${threads === 1 ? '' : 's'}`;
 

@@ -22,7 +22,7 @@ import { basename } from 'node:path';
 
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
-import { median } from './browser/measure.mjs';
+import { median, SETTLE_MS } from './browser/measure.mjs';
 import { threadCeiling } from './machine_ceiling.mjs';
 import { parseThreadArgs, pause } from './thread_args.mjs';
 
@@ -37,7 +37,7 @@ const ceiling = async (when) => {
     `${c.many.toFixed(1)} on ${threads}: ${c.speedup.toFixed(2)}x`);
 };
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
-  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; warm-ups (${warmup} a round) for at least 1.5 s, ${reps} interleaved repetitions` +
+  `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${warmup ? `warm-ups (${warmup} a round) for at least ${SETTLE_MS / 1000} s` : 'no warm-up'}, ${reps} interleaved repetitions` +
   `${gap ? `, each call after a ${gap} ms pause` : ''}`);
 await ceiling('before');
 console.log('');
@@ -51,7 +51,7 @@ for (const path of models) {
   try {
     if (one.info.threads !== 1 || many.info.threads !== threads)
       throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
-    // At least 1.5 s of warm-ups: the first calls of a model whose ops were
+    // Warm-ups for at least SETTLE_MS: the first calls of a model whose ops were
     // not run yet are slower on N threads, presumably V8 compiling their
     // optimised code on a background thread (browser/measure.mjs).
     const start = performance.now();
@@ -60,7 +60,7 @@ for (const path of models) {
         one.run(x);
         many.run(x);
       }
-    } while (performance.now() - start < 1500);
+    } while (warmup > 0 && performance.now() - start < SETTLE_MS);
     const t1 = [], tn = [];
     for (let i = 0; i < reps; i++) {
       await pause(gap);

@@ -2,6 +2,10 @@
 // that Node and the Chromium page time the engines with the very same code.
 // Browser-safe: no Node built-ins, no `process`.
 
+// How long the warm-up lasts at least, when several threads run (the
+// comment in compareInBlocks says why); tests/bench/threads.mjs uses it too.
+export const SETTLE_MS = 1500;
+
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -73,10 +77,11 @@ export async function comparePair({ ours, runRef, runTfjs = null, x, outName, wa
  * from one run to the next and the ratio with it; alternating blocks give
  * both the same.
  */
-async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, block = 5, pauseMs = 20, settleMs = 1500 }) {
+async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, block = 5, pauseMs = 20, settleMs = SETTLE_MS }) {
   const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
   const oursMs = [], refMs = [];
-  // Warm-up rounds, both engines in turn, until settleMs have passed. The
+  // Warm-up rounds, both engines in turn, until settleMs have passed (none
+  // for warmup 0). The
   // first model in a page with ops not run before (MobileNetV3-S after
   // MobileNetV2, Chromium, 2 threads) timed 4.6-6.4 ms for ours and 17-18
   // for onnxruntime-web after 5 warm-ups, 4.6 and 7.1 after 40 of each in a
@@ -91,8 +96,7 @@ async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, b
     await pause();
     for (let i = 0; i < warmup; i++) await runRef();
     await pause();
-  } while (performance.now() - start < settleMs);
-  const ourOut = ours.read(outName).slice();
+  } while (warmup > 0 && performance.now() - start < settleMs);
   while (oursMs.length < reps) {
     const n = Math.min(block, reps - oursMs.length);
     await pause();
@@ -110,6 +114,9 @@ async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, b
       refMs.push(performance.now() - t);
     }
   }
+  // Ours last ran in the final block (reps >= 1); the reference's runs since
+  // leave its output alone.
+  const ourOut = ours.read(outName);
   const refOut = await runRef();
   let maxAbsDiff = ourOut.length === refOut.length ? 0 : Infinity, refMaxAbs = 0;
   for (let i = 0; i < refOut.length; i++) {
