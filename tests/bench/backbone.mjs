@@ -211,7 +211,7 @@ async function runInNode() {
 }
 
 async function runInBrowser() {
-  const [{ openBrowserBench }, { randomVector }] = await Promise.all([
+  const [{ openBrowserBench, reportAudit }, { randomVector }] = await Promise.all([
     import('./browser/run.mjs'),
     import('../common/random.mjs'),
   ]);
@@ -242,13 +242,7 @@ async function runInBrowser() {
   } finally {
     audit = await bench.close();
   }
-  if (audit.violations.length) {
-    console.error(`\nerror: the page requested ${audit.violations.length} URL(s) off the allow-list (blocked):`);
-    for (const v of audit.violations) console.error(`  ${v}`);
-    process.exitCode = 1;
-  } else {
-    console.log(`\n${audit.requests} page requests, all on the allow-list (${bench.env.allowListSize} files), all to ${bench.env.origin}`);
-  }
+  reportAudit(audit, bench.env);
 }
 
 try {

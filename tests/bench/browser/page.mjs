@@ -3,6 +3,7 @@
 // TF.js's wasm backend (tfjs_web.mjs), and exposes
 // window.iciiaBench for the Node drivers to call through page.evaluate:
 // { init, runModel } for `node tests/bench/backbone.mjs --browser` (run.mjs),
+// { init, runThreads } for `node tests/bench/threads.mjs --browser`,
 // { env, recognize } for `node tests/bench/recognize.mjs`. Everything is
 // fetched from the driver's loopback server under the same paths as in the
 // repository, except onnxruntime-web's dist folder (ort_web.mjs).
@@ -16,7 +17,7 @@ try {
   // The drivers pass the thread count of a run in the page's fragment (#threads=N:
   // the request audit allows no query).
   const threads = Number(new URLSearchParams(location.hash.slice(1)).get('threads') ?? 1);
-  const [{ createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, profileSteps }] = await Promise.all([
+  const [{ Backbone, createRecognizer, loadCore }, ort, { measureGhz }, { comparePair, compareThreads, profileSteps }] = await Promise.all([
     import('/web/dist/index.js'),
     import('./ort_web.mjs').then((m) => m.loadOrt(threads)),
     import('/tests/bench/clock.mjs'),
@@ -118,6 +119,30 @@ try {
     }
   }
 
+  /**
+   * One model on one thread against the page's thread count, our package's
+   * Backbone as an app gets it, timed by measure.mjs (compareThreads).
+   * Returns plain data.
+   */
+  async function runThreads({ modelUrl, inputUrl, dims, warmup, reps, gapMs }) {
+    status(`threads: ${modelUrl}`);
+    const bytes = await fetchBytes(modelUrl);
+    const x = new Float32Array((await fetchBytes(inputUrl)).buffer);
+    const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
+    let many = null;
+    try {
+      many = await Backbone.load(bytes, { inputDims: dims, threads });
+      if (one.info.threads !== 1 || many.info.threads !== threads)
+        throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
+      const { oneMedian, manyMedian, pairsMedian, same } = await compareThreads({ one, many, x, warmup, reps, gapMs });
+      return { oneMedian, manyMedian, pairsMedian, same };
+    } finally {
+      one.dispose();
+      many?.dispose();
+      status('idle');
+    }
+  }
+
   /** Random pixels of a `width` x `height` image with `channels` channels (content does not change the cost). */
   function randomImage({ width, height, channels }) {
     const data = new Uint8Array(width * height * channels);
@@ -176,7 +201,7 @@ try {
 
   const env = () => ({ userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated === true });
 
-  window.iciiaBench = { init, runModel, recognize, env };
+  window.iciiaBench = { init, runModel, runThreads, recognize, env };
   status('ready');
 } catch (e) {
   window.iciiaBenchError = String(e?.stack ?? e);

@@ -7,7 +7,9 @@
 //   const bench = await openBrowserBench({ models: ['a.onnx'], input: Float32Array });
 //   bench.env                      // clock, versions, isolation: what the header needs
 //   const r = await bench.runModel(0, { dims, warmup, reps, profile });
+//   const t = await bench.runThreads(0, { dims, warmup, reps, gapMs });  // ours, 1 against `threads`
 //   const audit = await bench.close();  // { requests, violations }
+//   reportAudit(audit, bench.env);       // prints it; sets the exit code on a violation
 
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -152,6 +154,16 @@ export async function openBrowserBench({
           reps,
           profile,
         }),
+      /** Our model `i` on one thread against `threads` (tests/bench/threads.mjs --browser). */
+      runThreads: (i, { dims, warmup, reps, gapMs }) =>
+        page.evaluate((cfg) => window.iciiaBench.runThreads(cfg), {
+          modelUrl: `/models/${i}/${encodeURIComponent(basename(models[i]))}`,
+          inputUrl: '/input.f32',
+          dims,
+          warmup,
+          reps,
+          gapMs,
+        }),
       /** Closes browser and server; returns the request audit. */
       close: async () => {
         await browser.close();
@@ -161,5 +173,19 @@ export async function openBrowserBench({
   } catch (e) {
     await browser.close();
     throw e;
+  }
+}
+
+/**
+ * Prints the request audit of a closed bench: every request off the
+ * allow-list as an error (and exit code 1), or how many there were, all on it.
+ */
+export function reportAudit(audit, env) {
+  if (audit.violations.length) {
+    console.error(`\nerror: the page requested ${audit.violations.length} URL(s) off the allow-list (blocked):`);
+    for (const v of audit.violations) console.error(`  ${v}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`\n${audit.requests} page requests, all on the allow-list (${env.allowListSize} files), all to ${env.origin}`);
   }
 }
