@@ -140,30 +140,22 @@ export async function openBrowserBench({
       allowListSize: files.size,
     };
 
+    // Calls the page's iciiaBench[fn] on model `i` (an index into `models`) and the input.
+    const onModel = (fn, i, cfg) =>
+      page.evaluate(([f, c]) => window.iciiaBench[f](c), [fn, {
+        modelUrl: `/models/${i}/${encodeURIComponent(basename(models[i]))}`,
+        inputUrl: '/input.f32',
+        ...cfg,
+      }]);
+
     return {
       env,
       /** Requests off the allow-list so far (blocked, but a failure). */
       violations: browser.violations,
-      /** Runs model `i` (an index into `models`) in the page. */
-      runModel: (i, { dims, warmup, reps, profile }) =>
-        page.evaluate((cfg) => window.iciiaBench.runModel(cfg), {
-          modelUrl: `/models/${i}/${encodeURIComponent(basename(models[i]))}`,
-          inputUrl: '/input.f32',
-          dims,
-          warmup,
-          reps,
-          profile,
-        }),
+      /** Runs model `i` in the page. */
+      runModel: (i, { dims, warmup, reps, profile }) => onModel('runModel', i, { dims, warmup, reps, profile }),
       /** Our model `i` on one thread against `threads` (tests/bench/threads.mjs --browser). */
-      runThreads: (i, { dims, warmup, reps, gapMs }) =>
-        page.evaluate((cfg) => window.iciiaBench.runThreads(cfg), {
-          modelUrl: `/models/${i}/${encodeURIComponent(basename(models[i]))}`,
-          inputUrl: '/input.f32',
-          dims,
-          warmup,
-          reps,
-          gapMs,
-        }),
+      runThreads: (i, { dims, warmup, reps, gapMs }) => onModel('runThreads', i, { dims, warmup, reps, gapMs }),
       /** Closes browser and server; returns the request audit. */
       close: async () => {
         await browser.close();
