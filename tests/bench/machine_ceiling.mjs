@@ -9,7 +9,8 @@
 // arithmetic from one minute to the next, so a backbone's speed-up is read
 // beside these figures, measured in the same minutes (threads.mjs). The
 // stream tells whether the memory system, not the cores, caps a memory-bound
-// network: on that VM it gained 1.94-2.00x (4 MiB a thread too).
+// network: on that VM it gained 1.9-2.0x in most minutes (4 MiB a thread
+// too), and once 1.60.
 import { Worker } from 'node:worker_threads';
 
 import { median } from './browser/measure.mjs';
@@ -71,7 +72,7 @@ const KERNELS = { arithmetic: ARITHMETIC, stream: STREAM };
 // (sync[2]), polls until the round starts (sync[3]), spins its share, counts
 // itself done (sync[1]). Waking a sleeping thread took up to 4 ms on the
 // project's VM: the timing starts once every worker is awake, so it counts
-// arithmetic only.
+// the loop's work only.
 const worker = (kernel) => `const { workerData } = require('node:worker_threads');
 ${kernel}
 const sync = new Int32Array(workerData.sab);
