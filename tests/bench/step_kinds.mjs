@@ -14,8 +14,8 @@ import { basename } from 'node:path';
 
 import { Backbone } from '../../web/dist/index.js';
 import { randomVector } from '../common/random.mjs';
-import { median } from './browser/measure.mjs';
-import { parseThreadArgs, pause } from './thread_args.mjs';
+import { median, pause } from './browser/measure.mjs';
+import { parseThreadArgs } from './thread_args.mjs';
 
 const { models, dims, threads, warmup, reps, gap } = parseThreadArgs('step_kinds.mjs', { reps: 15 });
 

@@ -48,7 +48,3 @@ export function parseThreadArgs(script, { reps: defaultReps, browser = false }) 
   return { models: values.model, dims, threads, warmup, reps, gap, browser: values.browser ?? false, chromium: values.chromium };
 }
 
-/** Resolves after `ms` milliseconds (at once for 0, without a timer). */
-export function pause(ms) {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
-}

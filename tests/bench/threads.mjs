@@ -35,6 +35,7 @@ const { models, dims, threads, warmup, reps, gap, browser, chromium } =
   parseThreadArgs('threads.mjs', { reps: 21, browser: true });
 
 const x = randomVector(dims.reduce((a, b) => a * b, 1), 7);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 // The machine's own ceilings, before and after the models: what N threads
 // gain on arithmetic that touches no memory, and on a stream through memory
 // of each thread's own (machine_ceiling.mjs; measured in Node in both modes,
@@ -61,23 +62,11 @@ const printTableHead = () => {
 };
 
 async function runInNode() {
-  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ` +
-    `${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${plan}`);
+  console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; load average ${load()}; ${plan}`);
   await ceiling('before');
   printTableHead();
-  for (const path of models) {
-    const bytes = new Uint8Array(readFileSync(path));
-    const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
-    const many = await Backbone.load(bytes, { inputDims: dims, threads });
-    try {
-      if (one.info.threads !== 1 || many.info.threads !== threads)
-        throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
-      printRow(path, await compareThreads({ one, many, x, warmup, reps, gapMs: gap }));
-    } finally {
-      one.dispose();
-      many.dispose();
-    }
-  }
+  for (const path of models)
+    printRow(path, await compareThreads({ Backbone, bytes: new Uint8Array(readFileSync(path)), dims, threads, x, warmup, reps, gapMs: gap }));
 }
 
 async function runInBrowser() {
@@ -90,7 +79,7 @@ async function runInBrowser() {
       throw new Error(`the page runs ${e.threads} thread(s)${e.crossOriginIsolated ? '' : ', not cross-origin isolated'}; asked for ${threads}`);
     console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${e.chromiumVersion} ` +
       `(${e.executablePath}), playwright-core ${e.playwrightVersion}, node ${process.version}; page cross-origin isolated, ` +
-      `navigator.hardwareConcurrency ${e.hardwareConcurrency}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${plan}`);
+      `navigator.hardwareConcurrency ${e.hardwareConcurrency}; load average ${load()}; ${plan}`);
     await ceiling('before');
     printTableHead();
     for (let i = 0; i < models.length && !bench.violations().length; i++)
@@ -105,7 +94,7 @@ try {
   await (browser ? runInBrowser() : runInNode());
   console.log('');
   await ceiling('after');
-  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average after: ${load()}`);
   if (failed) {
     console.error('error: an output differs between 1 and N threads (they must be the same bits)');
     process.exitCode = 1;

@@ -126,50 +126,64 @@ async function compareInBlocks({ runOurs, ours, runRef, outName, warmup, reps, b
   return { oursMs, refMs, oursMedian: median(oursMs), refMedian: median(refMs), maxAbsDiff, refMaxAbs };
 }
 
+/** Resolves after `ms` milliseconds (at once for 0, without a timer). */
+export function pause(ms) {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
 /**
  * Our backbone on one thread against N threads (tests/bench/threads.mjs, in
- * Node or the page): warm-up rounds of both for at least `settleMs` (none for
- * warmup 0), then `reps` repetitions of one 1-thread call and one N-thread
- * call, each after a `gapMs` pause (0: none, no timer); then both outputs
- * compared bit for bit.
- * @param {{run(x: Float32Array): Float32Array}} a.one a Backbone on one thread
- * @param {{run(x: Float32Array): Float32Array}} a.many the same model on N threads
+ * Node or the page): the model loaded twice through the package's
+ * `Backbone`, on 1 and on `threads` threads; warm-up rounds of both for at
+ * least `settleMs` (none for warmup 0), then `reps` repetitions of one
+ * 1-thread call and one N-thread call, each after a `gapMs` pause (0: none,
+ * no timer); then both outputs compared bit for bit. Throws when either
+ * engine does not run on the threads asked for.
  * @returns {Promise<{oneMs: number[], manyMs: number[], oneMedian: number, manyMedian: number,
  *   pairsMedian: number, same: boolean}>} pairsMedian: the median of each repetition's own ratio
  *   (its two calls back to back), which a shared machine's drift over the run moves less than
  *   the medians' ratio
  */
-export async function compareThreads({ one, many, x, warmup, reps, gapMs = 0, settleMs = SETTLE_MS }) {
-  const pause = () => (gapMs > 0 ? new Promise((resolve) => setTimeout(resolve, gapMs)) : null);
-  // The first calls of a model whose ops were not run yet are slower on N
-  // threads (compareInBlocks says why).
-  const start = performance.now();
-  do {
-    for (let i = 0; i < warmup; i++) {
+export async function compareThreads({ Backbone, bytes, dims, threads, x, warmup, reps, gapMs = 0, settleMs = SETTLE_MS }) {
+  const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
+  let many = null;
+  try {
+    many = await Backbone.load(bytes, { inputDims: dims, threads });
+    if (one.info.threads !== 1 || many.info.threads !== threads)
+      throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
+    // The first calls of a model whose ops were not run yet are slower on N
+    // threads (compareInBlocks says why).
+    const start = performance.now();
+    do {
+      for (let i = 0; i < warmup; i++) {
+        one.run(x);
+        many.run(x);
+      }
+    } while (warmup > 0 && performance.now() - start < settleMs);
+    const oneMs = [], manyMs = [];
+    for (let i = 0; i < reps; i++) {
+      await pause(gapMs);
+      let t = performance.now();
       one.run(x);
+      oneMs.push(performance.now() - t);
+      await pause(gapMs);
+      t = performance.now();
       many.run(x);
+      manyMs.push(performance.now() - t);
     }
-  } while (warmup > 0 && performance.now() - start < settleMs);
-  const oneMs = [], manyMs = [];
-  for (let i = 0; i < reps; i++) {
-    await pause();
-    let t = performance.now();
-    one.run(x);
-    oneMs.push(performance.now() - t);
-    await pause();
-    t = performance.now();
-    many.run(x);
-    manyMs.push(performance.now() - t);
+    const a = one.run(x).slice(), b = many.run(x);
+    return {
+      oneMs,
+      manyMs,
+      oneMedian: median(oneMs),
+      manyMedian: median(manyMs),
+      pairsMedian: median(oneMs.map((t, i) => t / manyMs[i])),
+      same: a.length === b.length && a.every((v, i) => Object.is(v, b[i])),
+    };
+  } finally {
+    one.dispose();
+    many?.dispose();
   }
-  const a = one.run(x).slice(), b = many.run(x);
-  return {
-    oneMs,
-    manyMs,
-    oneMedian: median(oneMs),
-    manyMedian: median(manyMs),
-    pairsMedian: median(oneMs.map((t, i) => t / manyMs[i])),
-    same: a.length === b.length && a.every((v, i) => Object.is(v, b[i])),
-  };
 }
 
 /**

@@ -126,19 +126,13 @@ try {
    */
   async function runThreads({ modelUrl, inputUrl, dims, warmup, reps, gapMs }) {
     status(`threads: ${modelUrl}`);
-    const bytes = await fetchBytes(modelUrl);
-    const x = new Float32Array((await fetchBytes(inputUrl)).buffer);
-    const one = await Backbone.load(bytes, { inputDims: dims, threads: 1 });
-    let many = null;
     try {
-      many = await Backbone.load(bytes, { inputDims: dims, threads });
-      if (one.info.threads !== 1 || many.info.threads !== threads)
-        throw new Error(`asked for 1 and ${threads} threads, got ${one.info.threads} and ${many.info.threads}`);
-      const { oneMedian, manyMedian, pairsMedian, same } = await compareThreads({ one, many, x, warmup, reps, gapMs });
+      const bytes = await fetchBytes(modelUrl);
+      const x = new Float32Array((await fetchBytes(inputUrl)).buffer);
+      const { oneMedian, manyMedian, pairsMedian, same } =
+        await compareThreads({ Backbone, bytes, dims, threads, x, warmup, reps, gapMs });
       return { oneMedian, manyMedian, pairsMedian, same };
     } finally {
-      one.dispose();
-      many?.dispose();
       status('idle');
     }
   }
